@@ -1,0 +1,72 @@
+"""Rows every rule version shares; each version module adds its own review path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from states.model import (
+    CENTRAL_REVIEW,
+    CERTIFIED,
+    CITY_OFFICER,
+    COMMUNE_OFFICER,
+    DRAFT,
+    EXPIRED,
+    NEEDS_COMPLETION,
+    PRODUCER,
+    REEVALUATION,
+    REGISTERED,
+    REVOKED,
+    SYSTEM,
+    WITHDRAWN,
+    Clock,
+    Transition,
+)
+
+
+def roles(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+def many(trigger: str, sources: Iterable[str], dest: str | None, who: frozenset[str],
+         guards: tuple[str, ...] = ()) -> list[Transition]:
+    return [Transition(trigger, source, dest, who, guards) for source in sources]
+
+
+def completion_rows(askers: dict[str, str]) -> list[Transition]:
+    """``request_completion`` from each review state by its own officer, and the way back."""
+    rows = [
+        Transition("request_completion", state, NEEDS_COMPLETION, roles(role),
+                   ("reason_required", "completion_days"))
+        for state, role in askers.items()
+    ]
+    rows += [
+        Transition("resubmit", NEEDS_COMPLETION, state, roles(PRODUCER))
+        for state in askers
+    ]
+    return rows
+
+
+def shared_rows(review_states: Iterable[str]) -> list[Transition]:
+    """Submission, re-evaluation, the ends of a case and the scheduler's escalations."""
+    before_certification = [DRAFT, REGISTERED, *review_states, NEEDS_COMPLETION]
+    return [
+        Transition("submit", DRAFT, REGISTERED, roles(PRODUCER, COMMUNE_OFFICER),
+                   ("dossier_complete",)),
+        Transition("open_reevaluation", CERTIFIED, REEVALUATION,
+                   roles(CITY_OFFICER, PRODUCER, SYSTEM), ("reevaluation_reason",)),
+        *many("expire", [CERTIFIED, REEVALUATION], EXPIRED, roles(SYSTEM),
+              ("certificate_past_validity",)),
+        *many("revoke", [CERTIFIED, REEVALUATION, CENTRAL_REVIEW], REVOKED, roles(CITY_OFFICER),
+              ("revocation_reason",)),
+        *many("withdraw", before_certification, WITHDRAWN, roles(PRODUCER, SYSTEM),
+              ("withdrawal_allowed",)),
+        *many("escalate", [REGISTERED, *review_states, CENTRAL_REVIEW], None, roles(SYSTEM),
+              ("escalation_data",)),
+    ]
+
+
+SHARED_CLOCKS = {
+    REGISTERED: Clock("review_start", 10, True, "office"),
+    CENTRAL_REVIEW: Clock("central_review", 120, False, "office"),
+    NEEDS_COMPLETION: Clock("completion", 30, False, "producer"),
+}

@@ -1,0 +1,96 @@
+"""The vocabulary of the lifecycle: states, roles, transitions and deadlines as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DRAFT = "draft"
+REGISTERED = "registered"
+COMMUNE_PRESCORE = "commune_prescore"
+DISTRICT_REVIEW = "district_review"
+NEEDS_COMPLETION = "needs_completion"
+IP_CHECK = "ip_check"
+CITY_RATING = "city_rating"
+CENTRAL_REVIEW = "central_review"
+CERTIFIED = "certified"
+REEVALUATION = "reevaluation"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+EXPIRED = "expired"
+REVOKED = "revoked"
+
+TERMINAL_STATES = frozenset({REJECTED, WITHDRAWN, EXPIRED, REVOKED})
+
+PRODUCER = "producer"
+COMMUNE_OFFICER = "commune_officer"
+DISTRICT_OFFICER = "district_officer"
+IP_OFFICER = "ip_officer"
+CITY_OFFICER = "city_officer"
+SUPERVISOR = "supervisor"
+ADMIN = "admin"
+SYSTEM = "system"
+
+ROLES = (PRODUCER, COMMUNE_OFFICER, DISTRICT_OFFICER, IP_OFFICER, CITY_OFFICER, SUPERVISOR, ADMIN)
+ALL_ROLES = (*ROLES, SYSTEM)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the lifecycle table.
+
+    ``dest`` may be ``None`` for an internal event (an audited act that does not move the case).
+    When one trigger has several rows from the same source, the engine computes the outcome
+    (the destination) before firing and the machine takes the row that leads there.
+    ``guards`` are names of checks that refuse the event with a sentence when they fail.
+    """
+
+    trigger: str
+    source: str
+    dest: str | None
+    roles: frozenset[str]
+    guards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A state's service clock: how long the office (or producer) has in it."""
+
+    kind: str
+    amount: int
+    working_days: bool
+    owner: str  # "office" or "producer"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A whole rule version: its states, transition table and clocks."""
+
+    version: str
+    title: str
+    states: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    clocks: dict[str, Clock] = field(default_factory=dict)
+    part_maxima: tuple[int, int, int] = (40, 25, 35)
+    city_certifies: frozenset[int] = frozenset({3, 4})
+    district_certifies: frozenset[int] = frozenset()
+
+    def triggers(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for row in self.transitions:
+            seen.setdefault(row.trigger, None)
+        return tuple(seen)
+
+    def rows(self, trigger: str, source: str | None = None) -> tuple[Transition, ...]:
+        return tuple(
+            row for row in self.transitions
+            if row.trigger == trigger and (source is None or row.source == source)
+        )
+
+    def is_routed(self, trigger: str, source: str) -> bool:
+        return len(self.rows(trigger, source)) > 1
+
+    def sources(self, trigger: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(row.source for row in self.rows(trigger)))
+
+    def triggers_from(self, state: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(row.trigger for row in self.transitions if row.source == state))

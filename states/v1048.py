@@ -1,0 +1,53 @@
+"""Decision 1048/QĐ-TTg (until 2023-02-23): district scores, the city certifies 3★ and 4★."""
+
+from __future__ import annotations
+
+from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.model import (
+    CENTRAL_REVIEW,
+    CERTIFIED,
+    CITY_OFFICER,
+    CITY_RATING,
+    DISTRICT_OFFICER,
+    DISTRICT_REVIEW,
+    DRAFT,
+    EXPIRED,
+    NEEDS_COMPLETION,
+    REEVALUATION,
+    REGISTERED,
+    REJECTED,
+    REVOKED,
+    WITHDRAWN,
+    Clock,
+    Lifecycle,
+    Transition,
+)
+
+REVIEW_STATES = (DISTRICT_REVIEW, CITY_RATING)
+
+LIFECYCLE = Lifecycle(
+    version="1048",
+    title="Decision 1048/QĐ-TTg (2019)",
+    states=(DRAFT, REGISTERED, DISTRICT_REVIEW, NEEDS_COMPLETION, CITY_RATING, CENTRAL_REVIEW,
+            CERTIFIED, REEVALUATION, REJECTED, WITHDRAWN, EXPIRED, REVOKED),
+    transitions=(
+        *many("start_review", [REGISTERED, REEVALUATION], DISTRICT_REVIEW,
+              roles(DISTRICT_OFFICER)),
+        *completion_rows({DISTRICT_REVIEW: DISTRICT_OFFICER, CITY_RATING: CITY_OFFICER}),
+        *(Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER),
+                     ("score_sheets",)) for dest in (REJECTED, CITY_RATING)),
+        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER),
+                     ("score_sheets",)) for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
+                   ("central_decision",)),
+        *shared_rows(REVIEW_STATES),
+    ),
+    clocks={
+        **SHARED_CLOCKS,
+        DISTRICT_REVIEW: Clock("district_review", 30, True, "office"),
+        CITY_RATING: Clock("city_rating", 45, True, "office"),
+    },
+    part_maxima=(35, 25, 40),
+    city_certifies=frozenset({3, 4}),
+    district_certifies=frozenset(),
+)

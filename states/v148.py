@@ -1,0 +1,59 @@
+"""Decision 148/QĐ-TTg (2023-02-24 … 2025-07-05): district certifies 3★, IP guard for ≥4★."""
+
+from __future__ import annotations
+
+from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.model import (
+    CENTRAL_REVIEW,
+    CERTIFIED,
+    CITY_OFFICER,
+    CITY_RATING,
+    DISTRICT_OFFICER,
+    DISTRICT_REVIEW,
+    DRAFT,
+    EXPIRED,
+    IP_CHECK,
+    IP_OFFICER,
+    NEEDS_COMPLETION,
+    REEVALUATION,
+    REGISTERED,
+    REJECTED,
+    REVOKED,
+    WITHDRAWN,
+    Clock,
+    Lifecycle,
+    Transition,
+)
+
+REVIEW_STATES = (DISTRICT_REVIEW, IP_CHECK, CITY_RATING)
+
+LIFECYCLE = Lifecycle(
+    version="148",
+    title="Decision 148/QĐ-TTg (2023)",
+    states=(DRAFT, REGISTERED, DISTRICT_REVIEW, NEEDS_COMPLETION, IP_CHECK, CITY_RATING,
+            CENTRAL_REVIEW, CERTIFIED, REEVALUATION, REJECTED, WITHDRAWN, EXPIRED, REVOKED),
+    transitions=(
+        *many("start_review", [REGISTERED, REEVALUATION], DISTRICT_REVIEW,
+              roles(DISTRICT_OFFICER)),
+        *completion_rows({DISTRICT_REVIEW: DISTRICT_OFFICER, IP_CHECK: IP_OFFICER,
+                          CITY_RATING: CITY_OFFICER}),
+        *(Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER),
+                     ("score_sheets",)) for dest in (REJECTED, CERTIFIED, IP_CHECK)),
+        Transition("verify_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("ip_certificate",)),
+        Transition("record_no_ip", IP_CHECK, CERTIFIED, roles(IP_OFFICER), ("reason_required",)),
+        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER),
+                     ("score_sheets",)) for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
+                   ("central_decision",)),
+        *shared_rows(REVIEW_STATES),
+    ),
+    clocks={
+        **SHARED_CLOCKS,
+        DISTRICT_REVIEW: Clock("district_review", 30, True, "office"),
+        IP_CHECK: Clock("ip_check", 15, True, "office"),
+        CITY_RATING: Clock("city_rating", 45, True, "office"),
+    },
+    part_maxima=(40, 25, 35),
+    city_certifies=frozenset({4}),
+    district_certifies=frozenset({3}),
+)

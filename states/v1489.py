@@ -1,0 +1,59 @@
+"""Decision 1489/QĐ-TTg (from 2025-07-06): commune pre-scores, the city certifies 3★ and 4★."""
+
+from __future__ import annotations
+
+from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.model import (
+    CENTRAL_REVIEW,
+    CERTIFIED,
+    CITY_OFFICER,
+    CITY_RATING,
+    COMMUNE_OFFICER,
+    COMMUNE_PRESCORE,
+    DRAFT,
+    EXPIRED,
+    IP_CHECK,
+    IP_OFFICER,
+    NEEDS_COMPLETION,
+    REEVALUATION,
+    REGISTERED,
+    REJECTED,
+    REVOKED,
+    WITHDRAWN,
+    Clock,
+    Lifecycle,
+    Transition,
+)
+
+REVIEW_STATES = (COMMUNE_PRESCORE, IP_CHECK, CITY_RATING)
+
+LIFECYCLE = Lifecycle(
+    version="1489",
+    title="Decision 1489/QĐ-TTg (2025)",
+    states=(DRAFT, REGISTERED, COMMUNE_PRESCORE, NEEDS_COMPLETION, IP_CHECK, CITY_RATING,
+            CENTRAL_REVIEW, CERTIFIED, REEVALUATION, REJECTED, WITHDRAWN, EXPIRED, REVOKED),
+    transitions=(
+        *many("start_review", [REGISTERED, REEVALUATION], COMMUNE_PRESCORE,
+              roles(COMMUNE_OFFICER)),
+        *completion_rows({COMMUNE_PRESCORE: COMMUNE_OFFICER, IP_CHECK: IP_OFFICER,
+                          CITY_RATING: CITY_OFFICER}),
+        Transition("record_commune_prescore", COMMUNE_PRESCORE, IP_CHECK, roles(COMMUNE_OFFICER),
+                   ("prescore_criteria",)),
+        Transition("verify_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("ip_certificate",)),
+        Transition("record_no_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("reason_required",)),
+        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER),
+                     ("score_sheets",)) for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
+                   ("central_decision",)),
+        *shared_rows(REVIEW_STATES),
+    ),
+    clocks={
+        **SHARED_CLOCKS,
+        COMMUNE_PRESCORE: Clock("commune_prescore", 15, True, "office"),
+        IP_CHECK: Clock("ip_check", 15, True, "office"),
+        CITY_RATING: Clock("city_rating", 45, True, "office"),
+    },
+    part_maxima=(40, 25, 35),
+    city_certifies=frozenset({3, 4}),
+    district_certifies=frozenset(),
+)

@@ -1,0 +1,24 @@
+"""The ``ocop`` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+from workflow.cli.base import cli, run_cli
+from workflow.cli import (  # noqa: F401  (each module registers its commands on ``cli``)
+    audit_cmd,
+    cases_cmd,
+    db_cmd,
+    demo_cmd,
+    lifecycle_cmd,
+    outbox_cmd,
+    people_cmd,
+    run_cmd,
+)
+
+
+def main() -> None:
+    sys.exit(run_cli(cli))
+
+
+__all__ = ["cli", "main"]

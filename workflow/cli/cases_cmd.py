@@ -1,0 +1,142 @@
+"""``ocop cases register|advance|show|list|allowed``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+import states
+from workflow import queries, registry
+from workflow.cli.base import Context, cli, emit, parse_data, pass_app
+from workflow.db import write_transaction
+from workflow.facts import Event
+
+
+@cli.group()
+def cases() -> None:
+    """Product applications and their lifecycle."""
+
+
+@cases.command("register")
+@click.option("--as", "as_user", required=True, help="the user registering the case")
+@click.option("--producer", "producer_id", required=True, type=int)
+@click.option("--product", required=True)
+@click.option("--group", required=True, help=f"one of {', '.join(states.groups.ALL_GROUPS)}")
+@click.option("--subgroup")
+@click.option("--rules", help="pin the rule version (1048, 148, 1489), e.g. for historic dossiers")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def register(ctx: Context, as_user: str, producer_id: int, product: str, group: str,
+             subgroup: str | None, rules: str | None, as_json: bool) -> None:
+    """Open a case in draft; prints its code."""
+    app = ctx.app
+    with write_transaction(app.db) as conn:
+        actor = registry.actor_named(conn, as_user)
+        code = registry.register_case(conn, app.clock.now(), actor, registry.Registration(
+            producer_id, product, group, subgroup, rules))
+    show_case(ctx, code, as_json, short=True)
+
+
+@cases.command("advance")
+@click.argument("code")
+@click.argument("trigger")
+@click.option("--as", "as_user", required=True)
+@click.option("--reason")
+@click.option("--data", "data_text", help="event data as JSON, or @FILE")
+@click.option("--idempotency-key")
+@click.option("--if-version", type=int, help="refuse unless the case is at this version")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def advance(ctx: Context, code: str, trigger: str, as_user: str, reason: str | None,
+            data_text: str | None, idempotency_key: str | None, if_version: int | None,
+            as_json: bool) -> None:
+    """Apply TRIGGER to case CODE as a user."""
+    app = ctx.app
+    data = parse_data(data_text)
+    with app.db.connect() as conn:
+        actor = registry.actor_named(conn, as_user)
+    applied = app.engine.apply(Event(code, trigger, actor, data, reason, idempotency_key,
+                                     if_version))
+    if as_json and applied.replayed and applied.response:
+        emit(applied.response, True)
+        return
+    if not as_json:
+        note = " (replayed: this key was already applied)" if applied.replayed else ""
+        click.echo(f"{applied.code}: {applied.from_state} -> {applied.to_state} by {trigger}, "
+                   f"version {applied.version}{note}")
+        return
+    show_case(ctx, code, True)
+
+
+@cases.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(ctx: Context, code: str, as_json: bool) -> None:
+    """The case: state, score, stars, certificate, deadlines and its whole history."""
+    show_case(ctx, code, as_json)
+
+
+def show_case(ctx: Context, code: str, as_json: bool, short: bool = False) -> None:
+    with ctx.app.db.connect() as conn:
+        view = queries.case_view(conn, code)
+    if short and not as_json:
+        click.echo(view["code"])
+        return
+    emit(view, as_json, _case_text)
+
+
+def _case_text(v: dict[str, Any]) -> str:
+    cert = v["certificate"]
+    lines = [
+        f"{v['code']}  {v['product']} ({v['group']}) — {v['producer']['name']}",
+        f"  state {v['state']}  version {v['version']}  rules {v['rule_version']}  "
+        f"district {v['district']}  commune {v['commune'] or '-'}",
+        f"  score {v['score'] if v['score'] is not None else '-'}  stars "
+        f"{v['stars'] or '-'}",
+        f"  certificate {cert['number']} {cert['stars']}★ {cert['level']} "
+        f"{cert['issued_on']}..{cert['valid_to']} {cert['status']}" if cert else
+        "  certificate -",
+    ]
+    lines += [f"  deadline {d['kind']} due {d['due_at']}{' (paused)' if d['paused'] else ''}"
+              for d in v["deadlines"]]
+    lines.append("  history:")
+    lines += [f"    {h['seq']:>3} {h['at']} {h['trigger']:<24} {h['from'] or '-'} -> {h['to']}"
+              f"  by {h['actor']} ({h['role']}){'  — ' + h['reason'] if h['reason'] else ''}"
+              for h in v["history"]]
+    return "\n".join(lines)
+
+
+@cases.command("list")
+@click.option("--state")
+@click.option("--district")
+@click.option("--overdue", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def list_(ctx: Context, state: str | None, district: str | None, overdue: bool,
+          as_json: bool) -> None:
+    """Cases, soonest deadline first."""
+    app = ctx.app
+    with app.db.connect() as conn:
+        rows = queries.list_cases(conn, app.clock.now(), state, district, overdue)
+    emit(rows, as_json, lambda rs: "\n".join(
+        f"{r['code']}  {r['state']:<17} {r['due_at'] or '-':<26}"
+        f"{' OVERDUE' if r['overdue'] else ''}  {r['product']} — {r['producer']}"
+        for r in rs) or "no cases")
+
+
+@cases.command("allowed")
+@click.argument("code")
+@click.option("--as", "as_user", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def allowed(ctx: Context, code: str, as_user: str, as_json: bool) -> None:
+    """What a user may do to the case now, and why the rest is refused."""
+    app = ctx.app
+    with app.db.connect() as conn:
+        actor = registry.actor_named(conn, as_user)
+        rows = queries.allowed(conn, code, actor, app.clock.now())
+    emit(rows, as_json, lambda rs: "\n".join(
+        f"{'yes' if r['allowed'] else 'no '} {r['trigger']:<24} "
+        f"{'guards: ' + ', '.join(r['guards']) if r['allowed'] else r['why']}" for r in rs))

@@ -1,0 +1,74 @@
+"""``ocop run``: migrate, load the demo into an empty database, start every service."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from workflow import demo
+from workflow.cli.base import Context, cli, pass_app
+from workflow.migrate import upgrade
+
+
+def services() -> list[tuple[str, list[str]]]:
+    """The processes ``ocop run`` supervises; each issue adds its own."""
+    ocop = shutil.which("ocop") or f"{sys.executable} -m workflow.cli"
+    found: list[tuple[str, list[str]]] = []
+    try:
+        import workflow.api  # noqa: F401
+        found.append(("api", [*ocop.split(), "serve"]))
+    except ImportError:
+        pass
+    return found
+
+
+@cli.command("run")
+@click.option("--no-demo", is_flag=True, help="do not load the demo into an empty database")
+@pass_app
+def run(ctx: Context, no_demo: bool) -> None:
+    """Start the engine on its configured database (SQLite by default)."""
+    app = ctx.app
+    upgrade(app.db)
+    click.echo(f"database ready: {app.db.url.render_as_string()}")
+    if not no_demo and demo.is_empty(app):
+        tokens = demo.load(app)
+        path = Path(os.environ.get("OCOP_HOME", "var")) / "demo-tokens.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{n}\t{t}\n" for n, t in tokens.items()), encoding="utf-8")
+        click.echo(f"demo loaded: 5 producers; sign-in tokens in {path}")
+    procs = {name: subprocess.Popen(cmd) for name, cmd in services()}
+    if not procs:
+        click.echo("no services to start yet; the engine is ready for `ocop cases ...`")
+        return
+    click.echo(f"started {', '.join(procs)}; Ctrl-C stops them")
+    _supervise(procs)
+
+
+def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(p.poll() is None for p in procs.values()):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    for p in procs.values():
+        if p.poll() is None:
+            p.terminate()
+    for p in procs.values():
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()

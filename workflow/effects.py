@@ -1,0 +1,182 @@
+"""What each trigger does to a case besides moving it: scores, stars, caps, certificates.
+
+``plan`` is pure: it reads the facts and returns a ``Plan``; the engine writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import states
+from states.model import (
+    CENTRAL_REVIEW,
+    CERTIFIED,
+    CITY_RATING,
+    IP_CHECK,
+    REJECTED,
+)
+from workflow.errors import GuardFailed
+from workflow.facts import Facts
+from workflow.scoring import Sheet, capped, mean_score, parse_sheets, stars_for
+
+
+@dataclass(frozen=True)
+class Issue:
+    stars: int
+    level: str  # district | city | central
+    decision_no: str | None = None
+
+
+@dataclass
+class Plan:
+    dest: str | None
+    updates: dict[str, Any] = field(default_factory=dict)
+    sheets: list[Sheet] = field(default_factory=list)
+    sheet_level: str | None = None
+    mandatory_ok: bool = True
+    issue: Issue | None = None
+    end_certificates: str | None = None  # expired | revoked
+    audit: dict[str, Any] = field(default_factory=dict)
+
+
+def plan(facts: Facts, single_dest: str | None) -> Plan:
+    handler = HANDLERS.get(facts.event.trigger)
+    return handler(facts) if handler else Plan(single_dest, audit=_echo(facts))
+
+
+def _echo(f: Facts) -> dict[str, Any]:
+    return dict(f.data)
+
+
+def _scored(f: Facts, level: str) -> tuple[Plan, float, int]:
+    lc = states.lifecycle(f.rule_version)
+    sheets, mandatory = parse_sheets(f.data, lc.part_maxima, f.settings.min_score_sheets,
+                                     f.rule_version)
+    score = mean_score(sheets)
+    cap = f.case["star_cap"]
+    stars = capped(stars_for(score), cap)
+    p = Plan(None, updates={"score": score, "stars": stars}, sheets=sheets, sheet_level=level,
+             mandatory_ok=mandatory)
+    p.audit = {"score": score, "stars": stars, "mandatory_ok": mandatory,
+               "sheets": [{"member": s.member, "a": s.a, "b": s.b, "c": s.c} for s in sheets]}
+    if cap is not None:
+        p.audit["star_cap"] = cap
+    return p, score, stars
+
+
+def _reject(p: Plan, why: str) -> Plan:
+    p.dest = REJECTED
+    p.audit["outcome"] = why
+    return p
+
+
+def start_review(f: Facts) -> Plan:
+    lc = states.lifecycle(f.rule_version)
+    (row,) = lc.rows("start_review", f.state)
+    return Plan(row.dest, updates={"score": None, "stars": None, "star_cap": None},
+                audit={"rule_version": f.rule_version, "pinned": bool(f.case["rules_pinned"])})
+
+
+def record_district_score(f: Facts) -> Plan:
+    p, score, stars = _scored(f, "district")
+    if not p.mandatory_ok:
+        return _reject(p, "a mandatory criterion failed")
+    if stars < 3:
+        return _reject(p, f"score {score} is below 50")
+    if f.rule_version == "1048":
+        p.dest = CITY_RATING
+    elif stars == 3:
+        p.dest, p.issue = CERTIFIED, Issue(3, "district")
+    else:
+        p.dest = IP_CHECK
+        p.audit["outcome"] = "potential 4★: the trademark certificate is checked next"
+    return p
+
+
+def record_commune_prescore(f: Facts) -> Plan:
+    p = Plan(IP_CHECK, audit={"criteria": f.data["criteria"]})
+    if "sheets" in f.data:
+        scored, score, _ = _scored(f, "commune")
+        p.sheets, p.sheet_level, p.audit["prescore"] = scored.sheets, "commune", score
+    return p
+
+
+def verify_ip(f: Facts) -> Plan:
+    return Plan(CITY_RATING, updates={"star_cap": None}, audit=_echo(f))
+
+
+def record_no_ip(f: Facts) -> Plan:
+    if f.rule_version == "148":
+        return Plan(CERTIFIED, updates={"star_cap": 3, "stars": 3}, issue=Issue(3, "district"),
+                    audit={"outcome": "no trademark certificate: district 3★"})
+    return Plan(CITY_RATING, updates={"star_cap": 3},
+                audit={"outcome": "no trademark certificate: at most 3★"})
+
+
+def record_city_score(f: Facts) -> Plan:
+    lc = states.lifecycle(f.rule_version)
+    p, score, stars = _scored(f, "city")
+    if not p.mandatory_ok:
+        return _reject(p, "a mandatory criterion failed")
+    if stars < 3:
+        return _reject(p, f"score {score} is below 50")
+    if score >= f.settings.central_threshold and f.case["star_cap"] is None:
+        p.dest, p.issue = CENTRAL_REVIEW, Issue(4, "city")
+        p.audit["outcome"] = "potential 5★: city 4★ certificate while the ministry reviews"
+        return p
+    stars = min(stars, 4)
+    if stars not in lc.city_certifies:
+        return _reject(p, f"under rule version {f.rule_version} the city does not certify "
+                          f"{stars}★")
+    p.dest, p.issue = CERTIFIED, Issue(stars, "city")
+    p.updates["stars"] = stars
+    if stars < stars_for(score):
+        p.updates["star_cap"] = stars
+    return p
+
+
+def record_central_result(f: Facts) -> Plan:
+    audit = {"passed": f.data["passed"], "decision_no": f.data["decision_no"]}
+    if f.data["passed"]:
+        return Plan(CERTIFIED, updates={"stars": 5},
+                    issue=Issue(5, "central", f.data["decision_no"]), audit=audit)
+    return Plan(CERTIFIED, updates={"stars": 4, "star_cap": 4}, audit=audit)
+
+
+def request_completion(f: Facts) -> Plan:
+    days = f.data.get("days")
+    return Plan(states.model.NEEDS_COMPLETION, updates={"return_state": f.state},
+                audit={"asked_by_state": f.state, **({"days": days} if days else {})})
+
+
+def resubmit(f: Facts) -> Plan:
+    back = f.case["return_state"]
+    if back is None:
+        raise GuardFailed(f"Case {f.code} has no state waiting for its completion.")
+    return Plan(back, updates={"return_state": None}, audit={"returns_to": back, **_echo(f)})
+
+
+def submit(f: Facts) -> Plan:
+    docs = list(dict.fromkeys([*f.case["dossier"].get("documents", []),
+                               *f.data.get("documents", [])]))
+    return Plan(states.model.REGISTERED,
+                updates={"dossier": {**f.case["dossier"], "documents": docs}}, audit=_echo(f))
+
+
+def expire(f: Facts) -> Plan:
+    return Plan(states.model.EXPIRED, end_certificates="expired", audit=_echo(f))
+
+
+def revoke(f: Facts) -> Plan:
+    return Plan(states.model.REVOKED, end_certificates="revoked", audit=_echo(f))
+
+
+HANDLERS: dict[str, Callable[[Facts], Plan]] = {
+    fn.__name__: fn for fn in (
+        start_review, record_district_score, record_commune_prescore, verify_ip, record_no_ip,
+        record_city_score, record_central_result, request_completion, resubmit, submit, expire,
+        revoke,
+    )
+}

@@ -1,0 +1,249 @@
+"""Apply one event to one case atomically: lock, check, guard, move, audit, outbox, commit."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+import states
+from workflow import audit, certificates, deadlines, effects, guards, machines, outbox
+from workflow.clock import Clock, local
+from workflow.config import Settings
+from workflow.db import write_transaction
+from workflow.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    WrongState,
+)
+from workflow.facts import Event, Facts
+from workflow.permissions import check_actor, refusal_hint
+from workflow.schema import audit_entries, cases, idempotency_keys, producers, score_sheets
+from workflow.schema import certificates as certs
+from workflow.schema import outbox as outbox_rows
+
+log = structlog.get_logger("ocop.engine")
+
+ALL_TRIGGERS = tuple(dict.fromkeys(t for lc in states.LIFECYCLES.values() for t in lc.triggers()))
+CERT_STATES = ("certified", "reevaluation", "central_review")
+
+CASE_ROW = (
+    select(cases, producers.c.name.label("producer_name"),
+           producers.c.email.label("producer_email"),
+           producers.c.webhook_url.label("producer_webhook"),
+           producers.c.lang.label("producer_lang"))
+    .join(producers, producers.c.id == cases.c.producer_id)
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    code: str
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    seq: int
+    message_ids: tuple[str, ...] = ()
+    replayed: bool = False
+    response: dict[str, Any] | None = field(default=None, compare=False)
+
+
+class WorkflowEngine:
+    """The one entry point that changes a case. Wired by ``bootstrap``; holds no case state."""
+
+    def __init__(self, db: Engine, clock: Clock, settings: Settings,
+                 view: Callable[[Connection, str], dict[str, Any]] | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.view = view
+        self.after_commit: list[Callable[[Applied], None]] = []
+
+    def apply(self, event: Event) -> Applied:
+        if event.trigger not in ALL_TRIGGERS:
+            raise InvalidInput(f"Unknown trigger {event.trigger!r}; the triggers are "
+                               f"{', '.join(ALL_TRIGGERS)}.")
+        started = time.perf_counter()
+        with write_transaction(self.db) as conn:
+            applied = self._apply(conn, event)
+        for hook in self.after_commit:
+            hook(applied)
+        log.info("transition", case_code=applied.code, trigger=event.trigger,
+                 actor=event.actor.name, role=event.actor.role, from_state=applied.from_state,
+                 to_state=applied.to_state, version=applied.version, replayed=applied.replayed,
+                 duration_ms=round((time.perf_counter() - started) * 1000, 3))
+        return applied
+
+    def _apply(self, conn: Connection, event: Event) -> Applied:
+        row = conn.execute(CASE_ROW.where(cases.c.code == event.case_code)
+                           .with_for_update(of=cases)).first()
+        if row is None:
+            raise NotFound(f"No case has the code {event.case_code!r}.")
+        case = dict(row._mapping)
+        request_hash = _request_hash(event)
+        if event.idempotency_key:
+            replay = self._replay(conn, event, request_hash)
+            if replay is not None:
+                return replay
+        if event.expected_version is not None and event.expected_version != case["version"]:
+            raise PreconditionFailed(
+                f"Case {case['code']} is at version {case['version']}, not "
+                f"{event.expected_version}; reload it and decide again.")
+        now = self.clock.now()
+        facts = Facts(case, event, now, self.settings, _rule_version(case, event, now))
+        lc = states.lifecycle(facts.rule_version)
+        rows = lc.rows(event.trigger, facts.state)
+        if not rows:
+            raise WrongState(_wrong_state(facts, lc))
+        check_actor(facts, rows)
+        if facts.state in CERT_STATES:
+            facts.certificate = _current_certificate(conn, case["id"])
+        facts.open_deadlines = deadlines.load_live(conn, case["id"])
+        guards.run(rows[0].guards, facts)
+        plan = effects.plan(facts, rows[0].dest)
+        dest = machines.fire(facts.rule_version, facts.state, event.trigger,
+                             plan.dest if lc.is_routed(event.trigger, facts.state) else None)
+        if dest is None:
+            raise AssertionError(f"{event.trigger} from {facts.state} to {plan.dest} is not in "
+                                 f"the {facts.rule_version} table")
+        applied = self._write(conn, facts, plan, dest, request_hash)
+        return applied
+
+    def _write(self, conn: Connection, f: Facts, plan: effects.Plan, dest: str,
+               request_hash: str) -> Applied:
+        case, event, now = f.case, f.event, f.now
+        internal = dest == f.state and lc_internal(f)
+        seq = case["audit_seq"] + 1
+        issued = _certificates(conn, f, plan)
+        data = {**plan.audit, **({"certificate": issued["number"]} if issued else {})}
+        entry = audit.new_entry(
+            case["id"], case["code"], seq, case["audit_head"], at=now, actor=event.actor.name,
+            role=event.actor.role, trigger=event.trigger, from_state=f.state, to_state=dest,
+            reason=event.reason, data=data, rule_version=f.rule_version)
+        result = conn.execute(
+            update(cases).where(cases.c.id == case["id"], cases.c.version == case["version"])
+            .values(state=dest, version=case["version"] + 1, audit_seq=seq,
+                    audit_head=entry["hash"], updated_at=now, rule_version=f.rule_version,
+                    **plan.updates))
+        if result.rowcount != 1:
+            raise Conflict(f"Case {case['code']} changed while {event.trigger} was applied; "
+                           "try again.")
+        conn.execute(insert(audit_entries), entry)
+        if plan.sheets:
+            conn.execute(insert(score_sheets), [
+                {"case_id": case["id"], "audit_seq": seq, "level": plan.sheet_level,
+                 "member": s.member, "a": s.a, "b": s.b, "c": s.c, "total": s.total,
+                 "mandatory_ok": plan.mandatory_ok, "rule_version": f.rule_version,
+                 "recorded_at": now} for s in plan.sheets])
+        if not internal:
+            deadlines.apply(conn, f, dest, issued["valid_to"] if issued else None)
+        messages = [] if internal else outbox.status_messages(
+            case, seq, event.trigger, f.state, dest, now,
+            _message_extra(plan, issued, event, case, dest))
+        if messages:
+            conn.execute(insert(outbox_rows), messages)
+        applied = Applied(case["code"], event.trigger, f.state, dest, case["version"] + 1, seq,
+                          tuple(m["message_id"] for m in messages))
+        if event.idempotency_key:
+            response = self.view(conn, case["code"]) if self.view else {}
+            conn.execute(insert(idempotency_keys).values(
+                actor=event.actor.name, key=event.idempotency_key, request_hash=request_hash,
+                case_code=case["code"], response={"applied": _applied_json(applied),
+                                                  "case": response}, created_at=now))
+            applied = Applied(**{**applied.__dict__, "response": response})
+        return applied
+
+    def _replay(self, conn: Connection, event: Event, request_hash: str) -> Applied | None:
+        stored = conn.execute(select(idempotency_keys).where(
+            idempotency_keys.c.actor == event.actor.name,
+            idempotency_keys.c.key == event.idempotency_key)).first()
+        if stored is None:
+            return None
+        if stored.request_hash != request_hash:
+            raise Conflict(f"Idempotency key {event.idempotency_key!r} was already used by "
+                           f"{event.actor.name} for a different request (case "
+                           f"{stored.case_code}); use a new key for a new request.")
+        first = stored.response["applied"]
+        return Applied(first["code"], first["trigger"], first["from"], first["to"],
+                       first["version"], first["seq"], replayed=True,
+                       response=stored.response["case"])
+
+
+def lc_internal(f: Facts) -> bool:
+    rows = states.lifecycle(f.rule_version).rows(f.event.trigger, f.state)
+    return all(r.dest is None for r in rows)
+
+
+def _applied_json(a: Applied) -> dict[str, Any]:
+    return {"code": a.code, "trigger": a.trigger, "from": a.from_state, "to": a.to_state,
+            "version": a.version, "seq": a.seq}
+
+
+def _request_hash(event: Event) -> str:
+    body = audit.canonical({"case": event.case_code, "trigger": event.trigger,
+                            "data": event.data, "reason": event.reason})
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _rule_version(case: dict[str, Any], event: Event, now: Any) -> str:
+    if event.trigger == "start_review" and not case["rules_pinned"]:
+        return states.rule_version_for(local(now).date())
+    return str(case["rule_version"])
+
+
+def _wrong_state(f: Facts, lc: states.Lifecycle) -> str:
+    trigger = f.event.trigger
+    sources = lc.sources(trigger)
+    where = (f"is allowed only from {', '.join(sources)}" if sources
+             else f"does not exist under rule version {lc.version}")
+    return (f"Case {f.code} is in state {f.state}; {trigger} {where}. "
+            f"{refusal_hint(lc, f.state)}")
+
+
+def _current_certificate(conn: Connection, case_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(certs).where(certs.c.case_id == case_id, certs.c.status == "valid")
+                       .order_by(certs.c.id.desc()).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
+def _certificates(conn: Connection, f: Facts, plan: effects.Plan) -> dict[str, Any] | None:
+    """End or supersede the case's valid certificates and issue the new one, if any."""
+    case_id = f.case["id"]
+    if plan.end_certificates:
+        conn.execute(update(certs).where(certs.c.case_id == case_id, certs.c.status == "valid")
+                     .values(status=plan.end_certificates))
+    if plan.issue is None:
+        return None
+    conn.execute(update(certs).where(certs.c.case_id == case_id, certs.c.status == "valid")
+                 .values(status="superseded"))
+    nth = conn.execute(select(func.count()).select_from(certs)
+                       .where(certs.c.case_id == case_id)).scalar_one() + 1
+    issued_on = local(f.now).date()
+    row = {"case_id": case_id, "number": certificates.number(plan.issue.level, issued_on,
+                                                             case_id, nth),
+           "stars": plan.issue.stars, "level": plan.issue.level, "rule_version": f.rule_version,
+           "issued_on": issued_on, "valid_to": certificates.valid_to(issued_on),
+           "status": "valid", "decision_no": plan.issue.decision_no, "created_at": f.now}
+    conn.execute(insert(certs), row)
+    return row
+
+
+def _message_extra(plan: effects.Plan, issued: dict[str, Any] | None, event: Event,
+                   case: dict[str, Any], dest: str) -> dict[str, Any]:
+    extra: dict[str, Any] = {"stars": plan.updates.get("stars", case["stars"])}
+    if issued:
+        extra["certificate"] = {"number": issued["number"], "stars": issued["stars"],
+                                "valid_to": issued["valid_to"].isoformat()}
+    if event.reason:
+        extra["reason"] = event.reason
+    if dest == "needs_completion":
+        extra["completion_days"] = event.data.get("days", 30)
+    return extra

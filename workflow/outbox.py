@@ -1,0 +1,44 @@
+"""Outgoing messages are rows written in the transition's transaction (the outbox)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from workflow.clock import iso
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+def channels(case: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """Where a producer hears about their case: always in-app, plus e-mail and webhook if set."""
+    out: list[tuple[str, str | None]] = [("inapp", None)]
+    if case.get("producer_email"):
+        out.append(("email", case["producer_email"]))
+    if case.get("producer_webhook"):
+        out.append(("webhook", case["producer_webhook"]))
+    return out
+
+
+def status_messages(case: dict[str, Any], seq: int, trigger: str, source: str, dest: str,
+                    now: datetime, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """The producer's status notification of one transition, one row per channel."""
+    payload = {
+        "case_code": case["code"], "product": case["product"], "producer": case["producer_name"],
+        "trigger": trigger, "from": source, "state": dest, "at": iso(now), "seq": seq, **extra,
+    }
+    return [
+        message(case["id"], seq, "status", channel, recipient, case["producer_lang"], payload, now)
+        for channel, recipient in channels(case)
+    ]
+
+
+def message(case_id: int, seq: int, kind: str, channel: str, recipient: str | None, lang: str,
+            payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "message_id": str(uuid.uuid4()), "case_id": case_id, "audit_seq": seq, "kind": kind,
+        "channel": channel, "recipient": recipient, "lang": lang, "payload": payload,
+        "status": PENDING, "attempts": 0, "available_at": now, "sent_at": None,
+        "last_error": None, "created_at": now,
+    }

@@ -1,0 +1,163 @@
+"""Read models: the case as the CLI and API show it, lists, and what a user may do now."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, exists, select
+
+import states
+from workflow.clock import iso, local
+from workflow.errors import NotFound
+from workflow.facts import Actor, norm
+from workflow.permissions import scope_problem
+from workflow.schema import audit_entries, cases, certificates, deadlines, producers
+from workflow.schema import outbox as outbox_rows
+
+LIVE = ("open", "paused")
+
+
+def case_row(conn: Connection, code: str) -> dict[str, Any]:
+    row = conn.execute(select(cases, producers.c.name.label("producer_name"))
+                       .join(producers, producers.c.id == cases.c.producer_id)
+                       .where(cases.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"No case has the code {code!r}.")
+    return dict(row._mapping)
+
+
+def certificate_json(row: Any) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"number": row.number, "stars": row.stars, "level": row.level,
+            "rule_version": row.rule_version, "issued_on": row.issued_on.isoformat(),
+            "valid_to": row.valid_to.isoformat(), "status": row.status}
+
+
+def history(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(audit_entries).where(audit_entries.c.case_id == case_id)
+                        .order_by(audit_entries.c.seq))
+    return [{"seq": r.seq, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
+             "actor": r.actor, "role": r.role, "at": iso(_utc(r.at)), "reason": r.reason,
+             "data": json.loads(r.data), "rule_version": r.rule_version, "hash": r.hash}
+            for r in rows]
+
+
+def _utc(at: datetime) -> datetime:
+    from datetime import UTC
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def case_view(conn: Connection, code: str) -> dict[str, Any]:
+    """The case in the shape ``--json`` and the API return."""
+    c = case_row(conn, code)
+    cert = conn.execute(select(certificates).where(certificates.c.case_id == c["id"])
+                        .order_by(certificates.c.id.desc()).limit(1)).first()
+    clocks = conn.execute(select(deadlines).where(deadlines.c.case_id == c["id"],
+                                                  deadlines.c.status.in_(LIVE))
+                          .order_by(deadlines.c.due_at))
+    return {
+        "code": c["code"], "state": c["state"], "version": c["version"],
+        "rule_version": c["rule_version"],
+        "producer": {"id": c["producer_id"], "name": c["producer_name"]},
+        "product": c["product"], "group": c["product_group"], "subgroup": c["subgroup"],
+        "district": c["district"], "commune": c["commune"], "score": c["score"],
+        "stars": c["stars"], "certificate": certificate_json(cert),
+        "deadlines": [{"kind": d.kind, "due_at": iso(_utc(d.due_at)),
+                       "paused": d.status == "paused", "level": d.level} for d in clocks],
+        "history": history(conn, c["id"]),
+    }
+
+
+def scoped(q: Select[Any], actor: Actor | None) -> Select[Any]:
+    """Restrict a query over cases to what ``actor`` may see."""
+    if actor is None or actor.role in ("supervisor", "admin", "city_officer", "ip_officer",
+                                       "system"):
+        return q
+    if actor.role == "producer":
+        return q.where(cases.c.producer_id == actor.producer_id)
+    if actor.role == "district_officer":
+        return q.where(cases.c.district == norm(actor.district))
+    return q.where(cases.c.commune == norm(actor.commune))
+
+
+def list_cases(conn: Connection, now: datetime, state: str | None = None,
+               district: str | None = None, overdue: bool = False,
+               actor: Actor | None = None, limit: int = 500, offset: int = 0
+               ) -> list[dict[str, Any]]:
+    due = (select(deadlines.c.due_at).where(deadlines.c.case_id == cases.c.id,
+                                             deadlines.c.status == "open")
+           .order_by(deadlines.c.due_at).limit(1).scalar_subquery())
+    q = scoped(select(cases.c.code, cases.c.state, cases.c.product, cases.c.district,
+                      cases.c.commune, cases.c.rule_version, cases.c.stars, cases.c.version,
+                      producers.c.name.label("producer"), due.label("due_at"))
+               .join(producers, producers.c.id == cases.c.producer_id), actor)
+    if state:
+        q = q.where(cases.c.state == state)
+    if district:
+        q = q.where(cases.c.district == norm(district))
+    if overdue:
+        q = q.where(exists().where(and_(deadlines.c.case_id == cases.c.id,
+                                        deadlines.c.status == "open",
+                                        deadlines.c.due_at <= now)))
+    q = q.order_by(due.is_(None), due, cases.c.id).limit(limit).offset(offset)
+    return [{"code": r.code, "state": r.state, "product": r.product, "producer": r.producer,
+             "district": r.district, "commune": r.commune, "rule_version": r.rule_version,
+             "stars": r.stars, "version": r.version, "due_at": iso(_utc(r.due_at)) if r.due_at
+             else None, "overdue": bool(r.due_at and _utc(r.due_at) <= now)} for r in conn.execute(q)]
+
+
+def allowed(conn: Connection, code: str, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    """Every trigger of the case's rule version: may ``actor`` fire it now, and if not, why."""
+    c = case_row(conn, code)
+    version = c["rule_version"]
+    if not c["rules_pinned"] and c["state"] in ("registered", "reevaluation"):
+        version = states.rule_version_for(local(now).date())
+    lc = states.lifecycle(version)
+    out = []
+    for trigger in lc.triggers():
+        rows = lc.rows(trigger, c["state"])
+        why = None
+        if not rows:
+            sources = lc.sources(trigger)
+            why = f"not from {c['state']} (only from {', '.join(sources)})"
+        elif actor.role not in set().union(*(r.roles for r in rows)):
+            roles = sorted(set().union(*(r.roles for r in rows)))
+            why = f"role {actor.role} may not; it is for {' or '.join(roles)}"
+        else:
+            why = scope_problem(actor, c)
+        item: dict[str, Any] = {"trigger": trigger, "allowed": why is None}
+        if why is None:
+            item["guards"] = list(rows[0].guards)
+        else:
+            item["why"] = why
+        out.append(item)
+    return out
+
+
+def list_outbox(conn: Connection, code: str | None = None, status: str | None = None,
+                limit: int = 1000) -> list[dict[str, Any]]:
+    q = select(outbox_rows, cases.c.code).join(cases, cases.c.id == outbox_rows.c.case_id)
+    if code:
+        q = q.where(cases.c.code == code)
+    if status:
+        q = q.where(outbox_rows.c.status == status)
+    q = q.order_by(outbox_rows.c.id).limit(limit)
+    return [{"id": r.id, "message_id": r.message_id, "case": r.code, "seq": r.audit_seq,
+             "kind": r.kind, "channel": r.channel, "recipient": r.recipient, "lang": r.lang,
+             "status": r.status, "attempts": r.attempts, "created_at": iso(_utc(r.created_at)),
+             "sent_at": iso(_utc(r.sent_at)) if r.sent_at else None,
+             "last_error": r.last_error, "payload": r.payload} for r in conn.execute(q)]
+
+
+def audit_rows(conn: Connection, code: str | None = None) -> list[dict[str, Any]]:
+    q = select(audit_entries, cases.c.code).join(cases, cases.c.id == audit_entries.c.case_id)
+    if code:
+        q = q.where(cases.c.code == code)
+    q = q.order_by(audit_entries.c.case_id, audit_entries.c.seq)
+    return [{"case": r.code, "seq": r.seq, "at": iso(_utc(r.at)), "actor": r.actor,
+             "role": r.role, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
+             "reason": r.reason, "data": r.data, "rule_version": r.rule_version,
+             "prev_hash": r.prev_hash, "hash": r.hash} for r in conn.execute(q)]

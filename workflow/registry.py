@@ -1,0 +1,164 @@
+"""Producers, users and tokens, and the registration that opens a case."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+import states
+from states.groups import MAP_1048_TO_148, groups_for, normalise_group
+from states.model import ROLES
+from workflow import audit, outbox
+from workflow.clock import local
+from workflow.errors import Forbidden, InvalidInput, NotFound
+from workflow.facts import Actor, norm
+from workflow.permissions import scope_problem
+from workflow.schema import audit_entries, cases, producers, users
+from workflow.schema import outbox as outbox_rows
+
+KINDS = ("enterprise", "cooperative", "cooperative_group", "household")
+LANGS = ("vi", "en")
+REGISTRARS = ("producer", "commune_officer", "district_officer", "city_officer", "admin")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise InvalidInput(f"Unknown {what} {value!r}; allowed are {', '.join(allowed)}.")
+    return value
+
+
+def add_producer(conn: Connection, now: Any, name: str, kind: str, district: str,
+                 commune: str | None = None, email: str | None = None,
+                 webhook: str | None = None, lang: str = "vi") -> int:
+    _choice(kind, KINDS, "producer kind")
+    _choice(lang, LANGS, "language")
+    if not norm(name) or not norm(district):
+        raise InvalidInput("A producer needs a name and a district.")
+    if email is not None and "@" not in email:
+        raise InvalidInput(f"{email!r} is not an e-mail address.")
+    if webhook is not None and not webhook.startswith(("http://", "https://")):
+        raise InvalidInput(f"The webhook {webhook!r} must be an http:// or https:// URL.")
+    row = {"name": norm(name), "kind": kind, "district": norm(district),
+           "commune": norm(commune) or None, "email": email, "webhook_url": webhook,
+           "webhook_secret": secrets.token_hex(32), "lang": lang, "created_at": now}
+    return int(conn.execute(insert(producers).values(**row).returning(producers.c.id))
+               .scalar_one())
+
+
+def get_producer(conn: Connection, producer_id: int) -> dict[str, Any]:
+    row = conn.execute(select(producers).where(producers.c.id == producer_id)).first()
+    if row is None:
+        raise NotFound(f"No producer has the id {producer_id}.")
+    return dict(row._mapping)
+
+
+def add_user(conn: Connection, now: Any, name: str, role: str, district: str | None = None,
+             commune: str | None = None, producer_id: int | None = None) -> str:
+    """Create a user and return their API token (only its hash is stored)."""
+    _choice(role, ROLES, "role")
+    if role == "producer":
+        if producer_id is None:
+            raise InvalidInput("A producer user needs --producer ID.")
+        get_producer(conn, producer_id)
+    if role == "district_officer" and not norm(district):
+        raise InvalidInput("A district officer needs --district.")
+    if role == "commune_officer" and not norm(commune):
+        raise InvalidInput("A commune officer needs --commune.")
+    if conn.execute(select(users.c.id).where(users.c.name == name)).first():
+        raise InvalidInput(f"A user named {name!r} already exists.")
+    token = secrets.token_urlsafe(32)
+    conn.execute(insert(users).values(
+        name=name, role=role, district=norm(district) or None, commune=norm(commune) or None,
+        producer_id=producer_id, token_hash=token_hash(token), created_at=now))
+    return token
+
+
+def actor_from_row(row: Any) -> Actor:
+    return Actor(row.name, row.role, row.district, row.commune, row.producer_id)
+
+
+def actor_named(conn: Connection, name: str) -> Actor:
+    if name == "system":
+        return Actor("system", "system")
+    row = conn.execute(select(users).where(users.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"No user is named {name!r}; add one with `ocop users add`.")
+    return actor_from_row(row)
+
+
+def actor_by_token(conn: Connection, token: str) -> Actor | None:
+    row = conn.execute(select(users).where(users.c.token_hash == token_hash(token))).first()
+    return actor_from_row(row) if row else None
+
+
+@dataclass(frozen=True)
+class Registration:
+    producer_id: int
+    product: str
+    group: str
+    subgroup: str | None = None
+    rules: str | None = None
+    documents: tuple[str, ...] = ()
+
+
+def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration) -> str:
+    """Open a case in ``draft`` with its first audit entry and the producer's notice."""
+    producer = get_producer(conn, reg.producer_id)
+    if reg.rules is not None and reg.rules not in states.RULE_VERSIONS:
+        raise InvalidInput(f"Unknown rule version {reg.rules!r}; allowed are "
+                           f"{', '.join(states.RULE_VERSIONS)}.")
+    version = reg.rules or states.rule_version_for(local(now).date())
+    group = _group(reg.group, version)
+    if not norm(reg.product):
+        raise InvalidInput("A case needs a product name (--product).")
+    if actor.role not in REGISTRARS:
+        raise Forbidden(f"Role {actor.role} may not register cases; that is for "
+                        f"{', '.join(REGISTRARS)}.")
+    probe = {"code": "(new)", "producer_id": producer["id"], "district": producer["district"],
+             "commune": producer["commune"]}
+    problem = scope_problem(actor, probe)
+    if problem:
+        raise Forbidden(f"{actor.name} may not register a case for {producer['name']}: "
+                        f"{problem}.")
+    case_id = conn.execute(insert(cases).values(
+        code=secrets.token_hex(8), producer_id=producer["id"], product=norm(reg.product),
+        product_group=group, subgroup=norm(reg.subgroup) or None, district=producer["district"],
+        commune=producer["commune"], state="draft", version=1, rule_version=version,
+        rules_pinned=reg.rules is not None, dossier={"documents": list(reg.documents)},
+        status_token=secrets.token_urlsafe(24), audit_seq=1, audit_head=audit.GENESIS,
+        created_at=now, updated_at=now).returning(cases.c.id)).scalar_one()
+    code = f"HN-{local(now).year}-{case_id:06d}"
+    data = {"producer": producer["id"], "product": norm(reg.product), "group": group,
+            "subgroup": reg.subgroup, "rules": version, "pinned": reg.rules is not None}
+    entry = audit.new_entry(case_id, code, 1, audit.GENESIS, at=now, actor=actor.name,
+                            role=actor.role, trigger="register", from_state=None,
+                            to_state="draft", reason=None, data=data, rule_version=version)
+    conn.execute(update(cases).where(cases.c.id == case_id)
+                 .values(code=code, audit_head=entry["hash"]))
+    conn.execute(insert(audit_entries), entry)
+    case = {"id": case_id, "code": code, "product": norm(reg.product),
+            "producer_name": producer["name"], "producer_email": producer["email"],
+            "producer_webhook": producer["webhook_url"], "producer_lang": producer["lang"]}
+    conn.execute(insert(outbox_rows), outbox.status_messages(
+        case, 1, "register", "", "draft", now, {"stars": None}))
+    return code
+
+
+def _group(group: str, version: str) -> str:
+    key = normalise_group(group)
+    allowed = groups_for(version)
+    if key is None or key not in allowed:
+        hint = ""
+        if key in MAP_1048_TO_148 and version != "1048":
+            hint = f" (under 919/148 {key} is {MAP_1048_TO_148[key]})"
+        raise InvalidInput(f"Unknown product group {group!r} for rule version {version}{hint}; "
+                           f"allowed are {', '.join(allowed)}.")
+    return key

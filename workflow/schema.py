@@ -1,0 +1,208 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations are written against this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+TS = UTCDateTime()
+
+producers = Table(
+    "producers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("district", String(120), nullable=False),
+    Column("commune", String(120)),
+    Column("email", String(254)),
+    Column("webhook_url", String(500)),
+    Column("webhook_secret", String(100), nullable=False),
+    Column("lang", String(2), nullable=False, server_default="vi"),
+    Column("created_at", TS, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("district", String(120)),
+    Column("commune", String(120)),
+    Column("producer_id", Integer, ForeignKey("producers.id")),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", TS, nullable=False),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("producer_id", Integer, ForeignKey("producers.id"), nullable=False, index=True),
+    Column("product", String(200), nullable=False),
+    Column("product_group", String(40), nullable=False),
+    Column("subgroup", String(120)),
+    Column("district", String(120), nullable=False, index=True),
+    Column("commune", String(120)),
+    Column("state", String(32), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("rule_version", String(8), nullable=False),
+    Column("rules_pinned", Boolean, nullable=False, server_default=text("false")),
+    Column("score", Float),
+    Column("stars", Integer),
+    Column("star_cap", Integer),
+    Column("return_state", String(32)),
+    Column("dossier", JSON, nullable=False),
+    Column("status_token", String(64), nullable=False, unique=True),
+    Column("audit_seq", Integer, nullable=False, server_default="0"),
+    Column("audit_head", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+score_sheets = Table(
+    "score_sheets", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("audit_seq", Integer, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("member", String(120), nullable=False),
+    Column("a", Float, nullable=False),
+    Column("b", Float, nullable=False),
+    Column("c", Float, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("mandatory_ok", Boolean, nullable=False),
+    Column("rule_version", String(8), nullable=False),
+    Column("recorded_at", TS, nullable=False),
+)
+
+certificates = Table(
+    "certificates", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("stars", Integer, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("rule_version", String(8), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decision_no", String(80)),
+    Column("created_at", TS, nullable=False),
+)
+
+audit_entries = Table(
+    "audit_entries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", TS, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("trigger", String(40), nullable=False),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("reason", Text),
+    Column("data", Text, nullable=False),
+    Column("rule_version", String(8), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_id", "seq"),
+    Index("ix_audit_entries_at", "at"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", String(40), nullable=False, unique=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("audit_seq", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(500)),
+    Column("lang", String(2), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("available_at", TS, nullable=False),
+    Column("sent_at", TS),
+    Column("last_error", Text),
+    Column("created_at", TS, nullable=False),
+    Index("ix_outbox_pending", "available_at", postgresql_where=text("status = 'pending'"),
+          sqlite_where=text("status = 'pending'")),
+)
+
+deadlines = Table(
+    "deadlines", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("due_at", TS, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("working_days", Boolean, nullable=False),
+    Column("remaining_seconds", Float),
+    Column("level", Integer, nullable=False, server_default="0"),
+    Column("fired_at", TS),
+    Column("created_at", TS, nullable=False),
+    Index("ix_deadlines_open_due", "due_at", postgresql_where=text("status = 'open'"),
+          sqlite_where=text("status = 'open'")),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("actor", String(120), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("case_code", String(32), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("actor", "key"),
+)
