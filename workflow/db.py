@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -22,6 +23,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return create_engine(url, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    else:  # one in-memory database shared by every connection (unit tests)
+        kwargs.setdefault("poolclass", StaticPool)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                            **kwargs)
 

@@ -73,16 +73,26 @@ class WorkflowEngine:
                                f"{', '.join(ALL_TRIGGERS)}.")
         started = time.perf_counter()
         with write_transaction(self.db) as conn:
-            applied = self._apply(conn, event)
-        for hook in self.after_commit:
-            hook(applied)
+            applied = self.apply_in(conn, event)
+        self.committed(applied)
         log.info("transition", case_code=applied.code, trigger=event.trigger,
                  actor=event.actor.name, role=event.actor.role, from_state=applied.from_state,
                  to_state=applied.to_state, version=applied.version, replayed=applied.replayed,
                  duration_ms=round((time.perf_counter() - started) * 1000, 3))
         return applied
 
-    def _apply(self, conn: Connection, event: Event) -> Applied:
+    def committed(self, applied: Applied) -> None:
+        """Run the after-commit hooks (the outbox relay's nudge). Callers of ``apply_in`` call
+        this once their own transaction has committed."""
+        for hook in self.after_commit:
+            hook(applied)
+
+    def apply_in(self, conn: Connection, event: Event) -> Applied:
+        """Apply ``event`` inside the caller's write transaction (the scheduler marks its
+        deadline fired in the same one). Raises before writing anything if refused."""
+        if event.trigger not in ALL_TRIGGERS:
+            raise InvalidInput(f"Unknown trigger {event.trigger!r}; the triggers are "
+                               f"{', '.join(ALL_TRIGGERS)}.")
         row = conn.execute(CASE_ROW.where(cases.c.code == event.case_code)
                            .with_for_update(of=cases)).first()
         if row is None:

@@ -1,0 +1,25 @@
+"""The engine on real PostgreSQL: migrations apply and a 148 case is certified by the district."""
+
+import pytest
+
+from tests.support import DOCS, World, sim_sheets
+from workflow.audit import verify
+from workflow.bootstrap import App
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_148_case_scored_50_to_70_gets_a_district_3_star_certificate(pg_app: App) -> None:
+    """Under Decision 148 the district certifies 3★ itself; the audit chain verifies on PG."""
+    world = World(pg_app)
+    code = world.register(rules="148")
+    world.fire(code, "submit", "producer1", DOCS)
+    world.fire(code, "start_review", "district1")
+    applied = world.fire(code, "record_district_score", "district1", sim_sheets((25, 15, 20)))
+    assert applied.to_state == "certified"
+    with pg_app.db.connect() as conn:
+        from workflow.queries import case_view
+        view = case_view(conn, code)
+        assert verify(conn).ok
+    assert view["certificate"]["level"] == "district" and view["certificate"]["stars"] == 3
+    assert view["certificate"]["number"].startswith("HN-H-2025-")

@@ -1,0 +1,97 @@
+"""Test helpers: a migrated app on any database, and a small world of producers and users."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from workflow import registry
+from workflow.bootstrap import App, bootstrap
+from workflow.clock import VIETNAM, FixedClock
+from workflow.config import Settings
+from workflow.db import make_engine, write_transaction
+from workflow.engine import Applied
+from workflow.facts import Actor, Event
+from workflow.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("OCOP_TEST_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DOCS = {"documents": ["registration_form", "business_plan", "product_standard"]}
+START = datetime(2025, 9, 1, 9, 0, tzinfo=VIETNAM)  # a Monday under rule version 1489
+
+
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    name = f"ocop_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_app(url: str, clock: FixedClock | None = None, **settings: Any) -> App:
+    db = make_engine(url)
+    upgrade(db)
+    cfg = replace(Settings(database_url=url), **settings)
+    return bootstrap(cfg, clock=clock or FixedClock(START), db=db)
+
+
+def sim_sheets(*parts: tuple[float, float, float], ok: bool = True) -> dict[str, Any]:
+    return {"sheets": [{"member": f"member {i}", "a": a, "b": b, "c": c}
+                       for i, (a, b, c) in enumerate(parts, 1)], "mandatory_ok": ok}
+
+
+class World:
+    """Producers and users in two districts and two communes, and shortcuts to move cases."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.clock: FixedClock = app.clock  # type: ignore[assignment]
+        now = self.clock.now()
+        with write_transaction(app.db) as conn:
+            self.p1 = registry.add_producer(conn, now, "HTX Tương Cự Đà", "cooperative",
+                                            "Thanh Oai", "Cự Khê", "p1@example.vn")
+            self.p2 = registry.add_producer(conn, now, "Làng lụa Vạn Phúc", "household",
+                                            "Hà Đông", "Vạn Phúc")
+            people = [
+                ("producer1", "producer", None, None, self.p1),
+                ("producer2", "producer", None, None, self.p2),
+                ("district1", "district_officer", "Thanh Oai", None, None),
+                ("district2", "district_officer", "Hà Đông", None, None),
+                ("commune1", "commune_officer", None, "Cự Khê", None),
+                ("commune2", "commune_officer", None, "Vạn Phúc", None),
+                ("ip", "ip_officer", None, None, None),
+                ("city", "city_officer", None, None, None),
+                ("supervisor", "supervisor", None, None, None),
+                ("admin", "admin", None, None, None),
+            ]
+            self.tokens = {name: registry.add_user(conn, now, name, role, d, c, p)
+                           for name, role, d, c, p in people}
+            self.actors = {name: registry.actor_named(conn, name) for name, *_ in people}
+        self.actors["system"] = Actor("system", "system")
+
+    def register(self, producer: str = "producer1", group: str = "food",
+                 rules: str | None = None, product: str = "Tương bần") -> str:
+        actor = self.actors[producer]
+        with write_transaction(self.app.db) as conn:
+            return registry.register_case(conn, self.clock.now(), actor, registry.Registration(
+                actor.producer_id or 0, product, group, None, rules))
+
+    def fire(self, code: str, trigger: str, who: str, data: dict[str, Any] | None = None,
+             reason: str | None = None, **kw: Any) -> Applied:
+        return self.app.engine.apply(Event(code, trigger, self.actors[who], data or {},
+                                           reason, **kw))
