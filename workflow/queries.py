@@ -40,14 +40,9 @@ def history(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(audit_entries).where(audit_entries.c.case_id == case_id)
                         .order_by(audit_entries.c.seq))
     return [{"seq": r.seq, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
-             "actor": r.actor, "role": r.role, "at": iso(_utc(r.at)), "reason": r.reason,
+             "actor": r.actor, "role": r.role, "at": iso(r.at), "reason": r.reason,
              "data": json.loads(r.data), "rule_version": r.rule_version, "hash": r.hash}
             for r in rows]
-
-
-def _utc(at: datetime) -> datetime:
-    from datetime import UTC
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 def case_view(conn: Connection, code: str) -> dict[str, Any]:
@@ -65,7 +60,7 @@ def case_view(conn: Connection, code: str) -> dict[str, Any]:
         "product": c["product"], "group": c["product_group"], "subgroup": c["subgroup"],
         "district": c["district"], "commune": c["commune"], "score": c["score"],
         "stars": c["stars"], "certificate": certificate_json(cert),
-        "deadlines": [{"kind": d.kind, "due_at": iso(_utc(d.due_at)),
+        "deadlines": [{"kind": d.kind, "due_at": iso(d.due_at),
                        "paused": d.status == "paused", "level": d.level} for d in clocks],
         "history": history(conn, c["id"]),
     }
@@ -105,8 +100,8 @@ def list_cases(conn: Connection, now: datetime, state: str | None = None,
     q = q.order_by(due.is_(None), due, cases.c.id).limit(limit).offset(offset)
     return [{"code": r.code, "state": r.state, "product": r.product, "producer": r.producer,
              "district": r.district, "commune": r.commune, "rule_version": r.rule_version,
-             "stars": r.stars, "version": r.version, "due_at": iso(_utc(r.due_at)) if r.due_at
-             else None, "overdue": bool(r.due_at and _utc(r.due_at) <= now)} for r in conn.execute(q)]
+             "stars": r.stars, "version": r.version, "due_at": iso(r.due_at),
+             "overdue": bool(r.due_at and r.due_at <= now)} for r in conn.execute(q)]
 
 
 def allowed(conn: Connection, code: str, actor: Actor, now: datetime) -> list[dict[str, Any]]:
@@ -147,8 +142,8 @@ def list_outbox(conn: Connection, code: str | None = None, status: str | None = 
     q = q.order_by(outbox_rows.c.id).limit(limit)
     return [{"id": r.id, "message_id": r.message_id, "case": r.code, "seq": r.audit_seq,
              "kind": r.kind, "channel": r.channel, "recipient": r.recipient, "lang": r.lang,
-             "status": r.status, "attempts": r.attempts, "created_at": iso(_utc(r.created_at)),
-             "sent_at": iso(_utc(r.sent_at)) if r.sent_at else None,
+             "status": r.status, "attempts": r.attempts, "created_at": iso(r.created_at),
+             "sent_at": iso(r.sent_at),
              "last_error": r.last_error, "payload": r.payload} for r in conn.execute(q)]
 
 
@@ -157,7 +152,7 @@ def audit_rows(conn: Connection, code: str | None = None) -> list[dict[str, Any]
     if code:
         q = q.where(cases.c.code == code)
     q = q.order_by(audit_entries.c.case_id, audit_entries.c.seq)
-    return [{"case": r.code, "seq": r.seq, "at": iso(_utc(r.at)), "actor": r.actor,
+    return [{"case": r.code, "seq": r.seq, "at": iso(r.at), "actor": r.actor,
              "role": r.role, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
              "reason": r.reason, "data": r.data, "rule_version": r.rule_version,
              "prev_hash": r.prev_hash, "hash": r.hash} for r in conn.execute(q)]

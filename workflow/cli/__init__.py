@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from workflow.cli.base import cli, run_cli
 from workflow.cli import (  # noqa: F401  (each module registers its commands on ``cli``)
     audit_cmd,
     cases_cmd,
@@ -15,6 +14,7 @@ from workflow.cli import (  # noqa: F401  (each module registers its commands on
     people_cmd,
     run_cmd,
 )
+from workflow.cli.base import cli, run_cli
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @pass_app
 def db_upgrade(ctx: Context, revision: str) -> None:
     """Apply the Alembic migrations."""
