@@ -44,7 +44,8 @@ def entry_hash(prev_hash: str, case_code: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical(content)}".encode()).hexdigest()
 
 
-def new_entry(case_id: int, case_code: str, seq: int, prev_hash: str, **fields: Any) -> dict[str, Any]:
+def new_entry(case_id: int, case_code: str, seq: int, prev_hash: str,
+              **fields: Any) -> dict[str, Any]:
     """The row to insert; ``fields`` are at, actor, role, trigger, from_state, to_state,
     reason, data (a dict) and rule_version."""
     row = {"case_id": case_id, "seq": seq, "prev_hash": prev_hash, **fields}
