@@ -33,4 +33,4 @@ bench: $(STAMP)
 	$(PY) bench/transitions.py
 
 diagram: $(STAMP)
-	$(VENV)/bin/ocop lifecycle show --format mermaid
+	$(PY) scripts/readme_diagrams.py

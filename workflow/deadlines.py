@@ -5,22 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, update
 
 import states
 from workflow import calendar, certificates
+from workflow import statements as stmt
 from workflow.facts import Facts
 from workflow.schema import deadlines
 
 OPEN, PAUSED, DONE, CANCELLED = "open", "paused", "done", "cancelled"
 CERT_KINDS = ("cert_notice_90", "cert_notice_30", "cert_expiry")
 COMPLETION_REMINDERS = (("completion_reminder_7", 7), ("completion_reminder_1", 1))
-
-
-def load_live(conn: Connection, case_id: int) -> list[dict[str, Any]]:
-    q = select(deadlines).where(deadlines.c.case_id == case_id,
-                                deadlines.c.status.in_((OPEN, PAUSED)))
-    return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def _row(case_id: int, kind: str, state: str, due: datetime, now: datetime,
@@ -75,13 +70,12 @@ def apply(conn: Connection, f: Facts, dest: str | None, issued_valid_to: date | 
     if issued_valid_to is not None:
         new += certificate_clocks(case_id, issued_valid_to, now)
     if new:
-        conn.execute(insert(deadlines), new)
+        conn.execute(stmt.INSERT_DEADLINE, new)
 
 
 def _set(conn: Connection, rows: list[dict[str, Any]], status: str) -> None:
     if rows:
-        conn.execute(update(deadlines).where(deadlines.c.id.in_([r["id"] for r in rows]))
-                     .values(status=status))
+        conn.execute(stmt.SET_DEADLINES, {"ids": [r["id"] for r in rows], "status": status})
 
 
 def _pause(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:

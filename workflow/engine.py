@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 import states
 from workflow import audit, certificates, deadlines, effects, guards, machines, outbox
+from workflow import statements as stmt
 from workflow.clock import Clock, local
 from workflow.config import Settings
 from workflow.db import write_transaction
@@ -25,22 +26,14 @@ from workflow.errors import (
 )
 from workflow.facts import Event, Facts
 from workflow.permissions import check_actor, refusal_hint
-from workflow.schema import audit_entries, cases, idempotency_keys, producers, score_sheets
 from workflow.schema import certificates as certs
-from workflow.schema import outbox as outbox_rows
+from workflow.schema import idempotency_keys, score_sheets
 
 log = structlog.get_logger("ocop.engine")
 
 ALL_TRIGGERS = tuple(dict.fromkeys(t for lc in states.LIFECYCLES.values() for t in lc.triggers()))
 CERT_STATES = ("certified", "reevaluation", "central_review")
 
-CASE_ROW = (
-    select(cases, producers.c.name.label("producer_name"),
-           producers.c.email.label("producer_email"),
-           producers.c.webhook_url.label("producer_webhook"),
-           producers.c.lang.label("producer_lang"))
-    .join(producers, producers.c.id == cases.c.producer_id)
-)
 
 
 @dataclass(frozen=True)
@@ -93,12 +86,11 @@ class WorkflowEngine:
         if event.trigger not in ALL_TRIGGERS:
             raise InvalidInput(f"Unknown trigger {event.trigger!r}; the triggers are "
                                f"{', '.join(ALL_TRIGGERS)}.")
-        row = conn.execute(CASE_ROW.where(cases.c.code == event.case_code)
-                           .with_for_update(of=cases)).first()
-        if row is None:
+        rows = conn.execute(stmt.LOCK_CASE, {"code": event.case_code}).all()
+        if not rows:
             raise NotFound(f"No case has the code {event.case_code!r}.")
-        case = dict(row._mapping)
-        request_hash = _request_hash(event)
+        case, live_clocks = _split_clocks(rows)
+        request_hash = _request_hash(event) if event.idempotency_key else ""
         if event.idempotency_key:
             replay = self._replay(conn, event, request_hash)
             if replay is not None:
@@ -116,7 +108,7 @@ class WorkflowEngine:
         check_actor(facts, rows)
         if facts.state in CERT_STATES:
             facts.certificate = _current_certificate(conn, case["id"])
-        facts.open_deadlines = deadlines.load_live(conn, case["id"])
+        facts.open_deadlines = live_clocks
         guards.run(rows[0].guards, facts)
         plan = effects.plan(facts, rows[0].dest)
         dest = machines.fire(facts.rule_version, facts.state, event.trigger,
@@ -138,15 +130,15 @@ class WorkflowEngine:
             case["id"], case["code"], seq, case["audit_head"], at=now, actor=event.actor.name,
             role=event.actor.role, trigger=event.trigger, from_state=f.state, to_state=dest,
             reason=event.reason, data=data, rule_version=f.rule_version)
-        result = conn.execute(
-            update(cases).where(cases.c.id == case["id"], cases.c.version == case["version"])
-            .values(state=dest, version=case["version"] + 1, audit_seq=seq,
-                    audit_head=entry["hash"], updated_at=now, rule_version=f.rule_version,
-                    **plan.updates))
+        moved = {k: plan.updates.get(k, case[k]) for k in stmt.MOVABLE}
+        result = conn.execute(stmt.MOVE_CASE, {
+            "case_id": case["id"], "old_version": case["version"], "state": dest,
+            "new_version": case["version"] + 1, "seq": seq, "head": entry["hash"], "now": now,
+            "rules": f.rule_version, **moved})
         if result.rowcount != 1:
             raise Conflict(f"Case {case['code']} changed while {event.trigger} was applied; "
                            "try again.")
-        conn.execute(insert(audit_entries), entry)
+        conn.execute(stmt.INSERT_AUDIT, entry)
         if plan.sheets:
             conn.execute(insert(score_sheets), [
                 {"case_id": case["id"], "audit_seq": seq, "level": plan.sheet_level,
@@ -159,7 +151,7 @@ class WorkflowEngine:
             case, seq, event.trigger, f.state, dest, now,
             _message_extra(plan, issued, event, case, dest))
         if messages:
-            conn.execute(insert(outbox_rows), messages)
+            conn.execute(stmt.INSERT_OUTBOX, messages)
         applied = Applied(case["code"], event.trigger, f.state, dest, case["version"] + 1, seq,
                           tuple(m["message_id"] for m in messages))
         if event.idempotency_key:
@@ -185,6 +177,15 @@ class WorkflowEngine:
         return Applied(first["code"], first["trigger"], first["from"], first["to"],
                        first["version"], first["seq"], replayed=True,
                        response=stored.response["case"])
+
+
+def _split_clocks(rows: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The case columns, and the live clocks joined onto its rows."""
+    first = rows[0]._mapping
+    case = {k: v for k, v in first.items() if not k.startswith("clock_")}
+    clocks = [{c: row._mapping[f"clock_{c}"] for c in stmt.CLOCK_COLUMNS}
+              for row in rows if row._mapping["clock_id"] is not None]
+    return case, clocks
 
 
 def lc_internal(f: Facts) -> bool:
@@ -214,8 +215,7 @@ def _wrong_state(f: Facts, lc: states.Lifecycle) -> str:
     sources = lc.sources(trigger)
     where = (f"is allowed only from {', '.join(sources)}" if sources
              else f"does not exist under rule version {lc.version}")
-    return (f"Case {f.code} is in state {f.state}; {trigger} {where}. "
-            f"{refusal_hint(lc, f.state)}")
+    return f"Case {f.code} is in state {f.state}; {trigger} {where}; {refusal_hint(lc, f.state)}."
 
 
 def _current_certificate(conn: Connection, case_id: int) -> dict[str, Any] | None:
