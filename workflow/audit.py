@@ -103,11 +103,17 @@ def _check_chain(case: Any, entries: list[Any]) -> Break | None:
                          "(the entry was edited)")
         prev = row["hash"]
     if case.audit_seq != len(entries) or case.audit_head != prev:
-        seq = min(case.audit_seq, len(entries)) + 1
-        return Break(case.code, seq, f"the case records {case.audit_seq} entries ending in "
+        return Break(case.code, _tail_break(case.audit_seq, len(entries)),
+                     f"the case records {case.audit_seq} entries ending in "
                      f"{case.audit_head[:12]}…, the trail holds {len(entries)} "
-                     "(entries at the end were deleted or added)")
+                     "(entries at the end were deleted or added, or the head was edited)")
     return None
+
+
+def _tail_break(recorded: int, held: int) -> int:
+    """The entry a tail mismatch names: the first missing or extra one, or, when the counts
+    agree and only the head differs, the last entry (the one the head no longer matches)."""
+    return held if recorded == held else min(recorded, held) + 1
 
 
 def _chains(conn: Connection, case_code: str | None) -> Iterator[tuple[Any, list[Any]]]:

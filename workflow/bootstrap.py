@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -12,6 +13,8 @@ from workflow.db import make_engine
 from workflow.engine import WorkflowEngine
 from workflow.errors import InvalidInput
 from workflow.queries import case_view
+from workflow.relay import Relay, wire_relay
+from workflow.simclock import FileClock
 
 
 @dataclass
@@ -20,6 +23,7 @@ class App:
     clock: Clock
     db: Engine
     engine: WorkflowEngine
+    relay: Relay | None = None
 
     def close(self) -> None:
         self.db.dispose()
@@ -32,6 +36,8 @@ def clock_for(settings: Settings) -> Clock:
     if not settings.simulation:
         raise InvalidInput("OCOP_NOW is honoured only when OCOP_SIMULATION=1 (simulation and "
                            "backfills); unset OCOP_NOW or set OCOP_SIMULATION=1.")
+    if settings.now.startswith("@"):  # a clock file that several processes share
+        return FileClock(Path(settings.now[1:]))
     try:
         return FixedClock(parse_iso(settings.now))
     except ValueError:
@@ -45,4 +51,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None,
     clock = clock or clock_for(settings)
     db = db or make_engine(settings.database_url)
     engine = WorkflowEngine(db, clock, settings, view=case_view)
-    return App(settings, clock, db, engine)
+    app = App(settings, clock, db, engine)
+    app.relay = wire_relay(app)
+    return app

@@ -17,7 +17,16 @@ def _holidays_of(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("VN", years=year))
 
 
+@lru_cache(maxsize=64)
+def _weekend_workdays_of(year: int) -> frozenset[date]:
+    """Saturdays the government works to bridge a holiday (e.g. 26 April 2025 for 2 May)."""
+    calendar = holidays.country_holidays("VN", years=year)
+    return frozenset(d for d in getattr(calendar, "weekend_workdays", ()) if d.year == year)
+
+
 def is_working_day(day: date) -> bool:
+    if day in _weekend_workdays_of(day.year):
+        return True
     return day.weekday() < 5 and day not in _holidays_of(day.year)
 
 

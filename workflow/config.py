@@ -24,6 +24,16 @@ class Settings:
     # clock overrides: kind -> amount (working days or days as the lifecycle says)
     clock_overrides: Mapping[str, int] = field(default_factory=dict)
     public_url: str = "http://127.0.0.1:8000"
+    # the workers (outbox relay, delivery, deadline sweep): see ``worker_settings``
+    broker_folder: str = "var/broker"
+    mail_from: str = "OCOP Hà Nội <no-reply@ocop.example.vn>"
+    supervisor_emails: tuple[str, ...] = ()  # escalation level 1, 2, … (the last repeats)
+    city_officer_email: str | None = None
+    outbox_lease_seconds: int = 60
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: int = 30
+    sweep_interval: float = 60.0
+    relay_interval: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -37,7 +47,6 @@ class Settings:
         return replace(
             settings,
             database_url=env.get("OCOP_DATABASE_URL") or default_sqlite_url(env),
-            broker_url=env.get("OCOP_BROKER_URL") or None,
             smtp_url=env.get("OCOP_SMTP_URL") or None,
             simulation=env.get("OCOP_SIMULATION", "") == "1",
             now=env.get("OCOP_NOW") or None,
@@ -47,9 +56,31 @@ class Settings:
             if docs is not None else settings.required_documents,
             clock_overrides=overrides,
             public_url=env.get("OCOP_PUBLIC_URL", settings.public_url),
+            **worker_settings(env, settings),
         )
 
 
 def default_sqlite_url(env: Mapping[str, str]) -> str:
     home = Path(env.get("OCOP_HOME", "var"))
     return f"sqlite:///{home / 'ocop.db'}"
+
+
+def worker_settings(env: Mapping[str, str], base: Settings) -> dict[str, object]:
+    """The workers' settings. Without ``OCOP_BROKER_URL`` the embedded default is kombu's
+    ``filesystem://`` transport in ``$OCOP_HOME/broker``: a real worker process, no Redis."""
+    home = Path(env.get("OCOP_HOME", "var"))
+    emails = env.get("OCOP_SUPERVISOR_EMAILS", "")
+    return {
+        "broker_url": env.get("OCOP_BROKER_URL") or "filesystem://",
+        "broker_folder": env.get("OCOP_BROKER_FOLDER") or str(home / "broker"),
+        "mail_from": env.get("OCOP_MAIL_FROM", base.mail_from),
+        "supervisor_emails": tuple(e.strip() for e in emails.split(",") if e.strip()),
+        "city_officer_email": env.get("OCOP_CITY_OFFICER_EMAIL") or None,
+        "outbox_lease_seconds": int(env.get("OCOP_OUTBOX_LEASE", base.outbox_lease_seconds)),
+        "outbox_max_attempts": int(env.get("OCOP_OUTBOX_MAX_ATTEMPTS",
+                                           base.outbox_max_attempts)),
+        "outbox_backoff_seconds": int(env.get("OCOP_OUTBOX_BACKOFF",
+                                              base.outbox_backoff_seconds)),
+        "sweep_interval": float(env.get("OCOP_SWEEP_INTERVAL", base.sweep_interval)),
+        "relay_interval": float(env.get("OCOP_RELAY_INTERVAL", base.relay_interval)),
+    }

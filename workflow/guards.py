@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from workflow.clock import local
 from workflow.errors import GuardFailed, InvalidInput
 from workflow.facts import Facts, norm
 
@@ -64,7 +65,7 @@ def ip_certificate(f: Facts) -> None:
         registered = date.fromisoformat(f.data["registered_on"])
     except ValueError:
         raise InvalidInput('"registered_on" must be a date such as 2021-05-17.') from None
-    if registered > f.now.date():
+    if registered > local(f.now).date():
         raise InvalidInput(f"The trademark registration date {registered} is in the future.")
     holder, producer = norm(f.data["holder"]).casefold(), norm(f.case["producer_name"]).casefold()
     if holder != producer:
@@ -92,7 +93,7 @@ def reevaluation_reason(f: Facts) -> None:
 
 def certificate_past_validity(f: Facts) -> None:
     cert = f.certificate
-    if cert is not None and cert["valid_to"] >= f.now.date():
+    if cert is not None and cert["valid_to"] >= local(f.now).date():
         raise GuardFailed(f"Certificate {cert['number']} of case {f.code} is valid until "
                           f"{cert['valid_to']}; it cannot expire before then.")
 

@@ -42,6 +42,7 @@ def check_actor(f: Facts, rows: tuple[Transition, ...]) -> None:
 
 
 def refusal_hint(lc: Lifecycle, state: str) -> str:
+    """The clause that ends a wrong-state sentence: what the case may take now."""
     if state in TERMINAL_STATES:
-        return f"{state} is final: no trigger is allowed."
-    return f"Allowed from {state}: {', '.join(lc.triggers_from(state))}."
+        return f"{state} is final, so no trigger is allowed"
+    return f"allowed from {state} now: {', '.join(lc.triggers_from(state))}"

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, exists, select
+from sqlalchemy import Connection, Select, and_, exists, func, select
 
 import states
 from workflow.clock import iso, local
@@ -156,3 +156,64 @@ def audit_rows(conn: Connection, code: str | None = None) -> list[dict[str, Any]
              "role": r.role, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
              "reason": r.reason, "data": r.data, "rule_version": r.rule_version,
              "prev_hash": r.prev_hash, "hash": r.hash} for r in conn.execute(q)]
+
+
+# --- read models added for the HTTP API and the console (issue 4) ---------------------------
+
+def audit_filtered(conn: Connection, code: str | None = None, actor: str | None = None,
+                   trigger: str | None = None, since: datetime | None = None,
+                   until: datetime | None = None, limit: int = 1000, offset: int = 0
+                   ) -> list[dict[str, Any]]:
+    """Audit entries in time order, filtered by case, actor, trigger and ``since <= at < until``."""
+    q = select(audit_entries, cases.c.code).join(cases, cases.c.id == audit_entries.c.case_id)
+    if code:
+        q = q.where(cases.c.code == code)
+    if actor:
+        q = q.where(audit_entries.c.actor == actor)
+    if trigger:
+        q = q.where(audit_entries.c.trigger == trigger)
+    if since is not None:
+        q = q.where(audit_entries.c.at >= since)
+    if until is not None:
+        q = q.where(audit_entries.c.at < until)
+    q = q.order_by(audit_entries.c.at, audit_entries.c.id).limit(limit).offset(offset)
+    return [{"case": r.code, "seq": r.seq, "at": iso(r.at), "actor": r.actor,
+             "role": r.role, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
+             "reason": r.reason, "data": r.data, "rule_version": r.rule_version,
+             "prev_hash": r.prev_hash, "hash": r.hash} for r in conn.execute(q)]
+
+
+def certificate_by_number(conn: Connection, number: str) -> dict[str, Any]:
+    """A certificate with its product and producer, for the public verification page."""
+    row = conn.execute(
+        select(certificates, cases.c.product, cases.c.code.label("case_code"),
+               producers.c.name.label("producer"))
+        .join(cases, cases.c.id == certificates.c.case_id)
+        .join(producers, producers.c.id == cases.c.producer_id)
+        .where(certificates.c.number == number)).first()
+    if row is None:
+        raise NotFound(f"No certificate has the number {number!r}.")
+    return dict(row._mapping)
+
+
+def outbox_backlog(conn: Connection) -> dict[str, int]:
+    """Pending outbox messages per channel."""
+    q = (select(outbox_rows.c.channel, func.count()).where(outbox_rows.c.status == "pending")
+         .group_by(outbox_rows.c.channel))
+    return {channel: int(n) for channel, n in conn.execute(q)}
+
+
+def overdue_count(conn: Connection, now: datetime) -> int:
+    """Cases with an open deadline already due."""
+    q = select(func.count(func.distinct(deadlines.c.case_id))).where(
+        deadlines.c.status == "open", deadlines.c.due_at <= now)
+    return int(conn.execute(q).scalar_one())
+
+
+def inapp_notices(conn: Connection, code: str) -> list[dict[str, Any]]:
+    """The producer's in-app notifications of a case, newest first."""
+    q = (select(outbox_rows.c.payload, outbox_rows.c.created_at)
+         .join(cases, cases.c.id == outbox_rows.c.case_id)
+         .where(cases.c.code == code, outbox_rows.c.channel == "inapp")
+         .order_by(outbox_rows.c.id.desc()))
+    return [{**r.payload, "created_at": iso(r.created_at)} for r in conn.execute(q)]

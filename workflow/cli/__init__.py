@@ -13,6 +13,8 @@ from workflow.cli import (  # noqa: F401  (each module registers its commands on
     outbox_cmd,
     people_cmd,
     run_cmd,
+    serve_cmd,
+    worker_cmd,
 )
 from workflow.cli.base import cli, run_cli
 

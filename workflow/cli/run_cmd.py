@@ -26,7 +26,16 @@ def services() -> list[tuple[str, list[str]]]:
         found.append(("api", [*ocop.split(), "serve"]))
     except ImportError:
         pass
+    found += worker_services()
     return found
+
+
+def worker_services() -> list[tuple[str, list[str]]]:
+    """The Celery worker and beat, on the broker the settings name (filesystem by default)."""
+    celery = shutil.which("celery") or f"{sys.executable} -m celery"
+    return [("worker", [*celery.split(), "-A", "worker", "worker", "--loglevel=INFO",
+                        "--concurrency=2"]),
+            ("beat", [*celery.split(), "-A", "worker", "beat", "--loglevel=INFO"])]
 
 
 @cli.command("run")

@@ -1,0 +1,1 @@
+"""Thin Celery tasks: primitive ids in, one engine or relay call, nothing clever."""

@@ -1,0 +1,19 @@
+"""Deliver one outbox message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(name="ocop.deliver", bind=True, ignore_result=True)
+def deliver(self: Any, message_id: str, lease: str | None = None) -> str:
+    """Send outbox message ``message_id`` (dispatched with ``lease``) and record the outcome."""
+    return str(self.app.ocop_runtime.relay.deliver(message_id, lease))
+
+
+@shared_task(name="ocop.ping", ignore_result=False)
+def ping(sent_at: float) -> float:
+    """The baseline for benchmarks: a task that does nothing but return."""
+    return sent_at

@@ -1,0 +1,115 @@
+"""The real ``ocop`` console script in subprocesses: a product goes from registration to a
+district 3★ certificate, a refusal exits 4 with one sentence on stderr, a tampered trail fails
+``audit verify``, and ``OCOP_NOW`` is refused outside simulation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import DOCS, make_app
+from tests.unit.lifecycle_support import assert_one_sentence
+from workflow import registry
+from workflow.db import write_transaction
+
+OCOP = str(Path(sys.executable).with_name("ocop"))
+
+
+class Shell:
+    def __init__(self, home: Path, now: str | None = "2025-09-03T09:00:00+07:00") -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_")}
+        self.env.update(OCOP_HOME=str(home), OCOP_DATABASE_URL=f"sqlite:///{home / 'ocop.db'}")
+        if now is not None:
+            self.env.update(OCOP_SIMULATION="1", OCOP_NOW=now)
+        self.home = home
+
+    def run(self, *args: str, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([OCOP, *args], capture_output=True, text=True, timeout=60,
+                              env={**self.env, **(env or {})}, cwd=self.home, check=False)
+
+    def ok(self, *args: str) -> str:
+        done = self.run(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated database with a producer and its officers, built once in process."""
+    path = tmp_path_factory.mktemp("template") / "ocop.db"
+    app = make_app(f"sqlite:///{path}")
+    with write_transaction(app.db) as conn:
+        now = app.clock.now()
+        p1 = registry.add_producer(conn, now, "HTX Tương Cự Đà", "cooperative", "Thanh Oai",
+                                   "Cự Khê")
+        registry.add_user(conn, now, "p1", "producer", producer_id=p1)
+        registry.add_user(conn, now, "d1", "district_officer", district="Thanh Oai")
+        registry.add_user(conn, now, "c1", "commune_officer", commune="Cự Khê")
+    app.close()
+    return path
+
+
+@pytest.fixture
+def sh(tmp_path: Path, template: Path) -> Shell:
+    shutil.copy(template, tmp_path / "ocop.db")
+    return Shell(tmp_path)
+
+
+def test_a_148_product_goes_from_registration_to_a_district_3_star_certificate(
+        sh: Shell) -> None:
+    """Through the installed console script: register pinned to 148, submit, review, score
+    60: certified 3★ by the district, shown as JSON, with an intact audit chain."""
+    code = sh.ok("cases", "register", "--as", "p1", "--producer", "1", "--product",
+                 "Tương bần", "--group", "food", "--rules", "148").strip()
+    sh.ok("cases", "advance", code, "submit", "--as", "p1", "--data", json.dumps(DOCS))
+    sh.ok("cases", "advance", code, "start_review", "--as", "d1")
+    scores = {"sheets": [{"member": "a", "a": 25, "b": 15, "c": 20}], "mandatory_ok": True}
+    case = json.loads(sh.ok("cases", "advance", code, "record_district_score", "--as", "d1",
+                            "--data", json.dumps(scores), "--json"))
+    assert (case["state"], case["stars"], case["score"], case["rule_version"]) == (
+        "certified", 3, 60.0, "148")
+    assert (case["certificate"]["level"], case["certificate"]["stars"]) == ("district", 3)
+    assert case["certificate"]["valid_to"] == "2028-09-02"
+    assert [h["trigger"] for h in case["history"]] == [
+        "register", "submit", "start_review", "record_district_score"]
+    assert json.loads(sh.ok("audit", "verify", "--json"))["ok"]
+
+
+def test_a_refusal_exits_4_with_one_sentence_on_stderr(sh: Shell) -> None:
+    """Wrong state: exit 4, nothing on stdout, one sentence on stderr; bad JSON exits 2."""
+    code = sh.ok("cases", "register", "--as", "p1", "--producer", "1", "--product", "x",
+                 "--group", "food").strip()
+    done = sh.run("cases", "advance", code, "start_review", "--as", "c1")
+    assert done.returncode == 4 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "allowed from draft now" in line
+    assert_one_sentence(line.removeprefix("error: "))
+    bad = sh.run("cases", "advance", code, "submit", "--as", "p1", "--data", "{oops")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_deleted_last_entry_fails_audit_verify(sh: Shell) -> None:
+    """Truncating a case's trail is found: non-zero exit naming the case and entry 2."""
+    code = sh.ok("cases", "register", "--as", "p1", "--producer", "1", "--product", "x",
+                 "--group", "food").strip()
+    sh.ok("cases", "advance", code, "submit", "--as", "p1", "--data", json.dumps(DOCS))
+    with sqlite3.connect(sh.home / "ocop.db") as db:
+        db.execute("DELETE FROM audit_entries WHERE seq = 2")
+    done = sh.run("audit", "verify")
+    assert done.returncode != 0
+    assert f"Audit chain of case {code} breaks at entry 2" in done.stderr
+
+
+def test_ocop_now_is_refused_without_simulation(tmp_path: Path) -> None:
+    """OCOP_NOW alone exits 2 and says how to enable simulation."""
+    shell = Shell(tmp_path, now=None)
+    done = shell.run("cases", "list", env={"OCOP_NOW": "2025-09-03T09:00:00+07:00"})
+    assert done.returncode == 2 and "OCOP_SIMULATION=1" in done.stderr

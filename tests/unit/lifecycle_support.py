@@ -1,0 +1,263 @@
+"""Helpers the engine tests share: actors per role, valid data per trigger, paths through the
+lifecycle found from the data in ``states/``, and snapshots that prove a refusal changed nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+import states
+from states.model import ALL_ROLES, Transition
+from tests.support import DOCS, START, World, make_app
+from workflow.bootstrap import App
+from workflow.clock import FixedClock
+from workflow.errors import OcopError
+from workflow.schema import (
+    audit_entries,
+    cases,
+    certificates,
+    deadlines,
+    idempotency_keys,
+    outbox,
+    score_sheets,
+)
+
+TABLES = (cases, audit_entries, outbox, deadlines, certificates, score_sheets, idempotency_keys)
+VERSIONS = tuple(states.LIFECYCLES)
+ALL_TRIGGERS = tuple(dict.fromkeys(t for lc in states.LIFECYCLES.values() for t in lc.triggers()))
+
+# One in-scope user per role (producer p1 in Thanh Oai / Cự Khê) and one out-of-scope user.
+IN_SCOPE = {"producer": "producer1", "commune_officer": "commune1",
+            "district_officer": "district1", "ip_officer": "ip", "city_officer": "city",
+            "supervisor": "supervisor", "admin": "admin", "system": "system"}
+OUT_OF_SCOPE = {"producer": "producer2", "commune_officer": "commune2",
+                "district_officer": "district2"}
+ROLES = ALL_ROLES
+PRODUCER1_NAME = "HTX Tương Cự Đà"
+CRITERIA = {"origin": True, "local_labour": True, "idea": True, "cultural_identity": True}
+SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
+
+
+def rules_for(version: str) -> str | None:
+    """Cases registered at the test clock (September 2025) are 1489 unless pinned."""
+    return None if version == "1489" else version
+
+
+def sheet_parts(version: str, total: float) -> tuple[float, float, float]:
+    """Parts A, B, C that add up to ``total``, each within the version's maxima."""
+    parts, left = [], round(total, 2)
+    for top in states.lifecycle(version).part_maxima:
+        part = round(min(left, top), 2)
+        parts.append(part)
+        left = round(left - part, 2)
+    assert left == 0, f"{total} does not fit under {version}"
+    return parts[0], parts[1], parts[2]
+
+
+def scores(version: str, *totals: float, ok: bool = True) -> dict[str, Any]:
+    return {"sheets": [{"member": f"member {i}", **dict(zip("abc", sheet_parts(version, t),
+                                                            strict=True))}
+                       for i, t in enumerate(totals, 1)], "mandatory_ok": ok}
+
+
+# The score that routes each scoring trigger to each destination.
+ROUTE_SCORES = {
+    ("record_district_score", "rejected"): 40.0,
+    ("record_district_score", "certified"): 60.0,
+    ("record_district_score", "ip_check"): 75.0,
+    ("record_district_score", "city_rating"): 60.0,
+    ("record_city_score", "certified"): 80.0,
+    ("record_city_score", "central_review"): 95.0,
+    ("record_city_score", "rejected"): 40.0,
+}
+
+
+def happy(version: str, trigger: str, dest: str | None) -> tuple[str, dict[str, Any], str | None]:
+    """Who fires ``trigger`` and with what data and reason so that it succeeds towards ``dest``."""
+    if (trigger, dest) in ROUTE_SCORES:
+        lc = states.lifecycle(version)
+        who = "district1" if trigger == "record_district_score" else "city"
+        assert lc.rows(trigger)
+        return who, scores(version, ROUTE_SCORES[trigger, dest]), None
+    table: dict[str, tuple[str, dict[str, Any], str | None]] = {
+        "submit": ("producer1", DOCS, None),
+        "start_review": ("commune1" if version == "1489" else "district1", {}, None),
+        "request_completion": ("", {"days": 10}, "the product label is missing"),
+        "resubmit": ("producer1", {}, None),
+        "record_commune_prescore": ("commune1", {"criteria": CRITERIA}, None),
+        "verify_ip": ("ip", {"certificate_no": "4-0123456", "holder": PRODUCER1_NAME,
+                             "registered_on": "2021-05-17"}, None),
+        "record_no_ip": ("ip", {}, "no trademark registration yet"),
+        "record_central_result": ("city", {"passed": True, "decision_no": "QĐ-123/BNN"}, None),
+        "open_reevaluation": ("city", {"reason": "expiry"}, None),
+        "expire": ("system", {}, None),
+        "revoke": ("city", {"reason_code": "violation"}, None),
+        "withdraw": ("producer1", {}, None),
+        "escalate": ("system", {"deadline": "review_start", "level": 1}, None),
+    }
+    return table[trigger]
+
+
+def asker(version: str, state: str) -> str:
+    """The user who asks for completion from ``state``."""
+    (row,) = states.lifecycle(version).rows("request_completion", state)
+    (role,) = row.roles
+    return IN_SCOPE[role]
+
+
+Step = tuple[str, str, str | None]  # trigger, source, dest
+
+
+def path_to(version: str, target: str, via: str | None = None) -> list[Step]:
+    """The shortest way from ``draft`` to ``target`` in the lifecycle table (breadth first).
+    ``via`` is the state that asked for completion when ``target`` is ``needs_completion``."""
+    if target == "needs_completion" and via is not None:
+        return [*path_to(version, via), ("request_completion", via, "needs_completion")]
+    lc = states.lifecycle(version)
+    seen: dict[str, list[Step]] = {"draft": []}
+    queue = deque(["draft"])
+    while queue:
+        state = queue.popleft()
+        for row in lc.transitions:
+            if row.source != state or row.dest is None or row.dest in seen:
+                continue
+            if row.trigger == "resubmit":
+                continue
+            seen[row.dest] = [*seen[state], (row.trigger, row.source, row.dest)]
+            queue.append(row.dest)
+    return seen[target]
+
+
+@contextmanager
+def shared_world() -> Iterator[World]:
+    """One in-memory world for a whole module: cases are independent, so tests that each
+    register their own cases can share it (cheaper than a migrated database per test)."""
+    app = make_app("sqlite://", FixedClock(START))
+    try:
+        yield World(app)
+    finally:
+        app.close()
+
+
+class Driver:
+    """Moves cases of a ``World`` along the lifecycle with valid data."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def new_case(self, version: str, producer: str = "producer1") -> str:
+        return self.world.register(producer=producer, rules=rules_for(version))
+
+    def step(self, code: str, version: str, trigger: str, source: str, dest: str | None,
+             **kw: Any) -> Any:
+        who, data, reason = happy(version, trigger, dest)
+        if trigger == "request_completion":
+            who = asker(version, source)
+        if trigger == "expire":
+            return self.expire(code)
+        return self.world.fire(code, trigger, who, data, reason, **kw)
+
+    def expire(self, code: str) -> Any:
+        """Fire ``expire`` just after the certificate's validity; the clock then goes back."""
+        clock = self.world.clock
+        start = clock.now()
+        clock.advance(days=3 * 366 + 1)
+        try:
+            return self.world.fire(code, "expire", "system")
+        finally:
+            clock.set(start)
+
+    def reach(self, version: str, target: str, via: str | None = None) -> str:
+        code = self.new_case(version)
+        for trigger, source, dest in path_to(version, target, via):
+            self.step(code, version, trigger, source, dest)
+        assert case_state(self.world.app, code) == target
+        return code
+
+
+def case_state(app: App, code: str) -> str:
+    with app.db.connect() as conn:
+        return str(conn.execute(select(cases.c.state).where(cases.c.code == code)).scalar_one())
+
+
+def case_row(app: App, code: str) -> dict[str, Any]:
+    with app.db.connect() as conn:
+        return dict(conn.execute(select(cases).where(cases.c.code == code)).one()._mapping)
+
+
+def _snapshot_sql() -> tuple[str, dict[str, tuple[str, str]]]:
+    sizes = ", ".join(f"(SELECT count(*) FROM {t.name}), (SELECT max(id) FROM {t.name})"
+                      for t in TABLES)
+    rows = {t.name: (f"SELECT * FROM {t.name} ORDER BY id",
+                     f"SELECT * FROM {t.name} WHERE {_case_column(t)} = :key ORDER BY id")
+            for t in TABLES}
+    return f"SELECT {sizes}", rows
+
+
+def _case_column(t: Any) -> str:
+    return "id" if t is cases else "case_code" if t is idempotency_keys else "case_id"
+
+
+SIZES_SQL, ROWS_SQL = _snapshot_sql()
+
+
+def snapshot(app: App, code: str | None = None) -> dict[str, Any]:
+    """Every row a transition of case ``code`` may write, and each table's row count and
+    highest id (so a row written for any other case shows too). Without ``code``: every row."""
+    with app.db.connect() as conn:
+        out: dict[str, Any] = {"#": tuple(conn.execute(text(SIZES_SQL)).one())}
+        case_id = None if code is None else conn.execute(
+            text("SELECT id FROM cases WHERE code = :code"), {"code": code}).scalar()
+        for t in TABLES:
+            every, one_case = ROWS_SQL[t.name]
+            if case_id is None:
+                rows = conn.execute(text(every))
+            else:
+                key = code if t is idempotency_keys else case_id
+                rows = conn.execute(text(one_case), {"key": key})
+            out[t.name] = [tuple(r) for r in rows]
+        return out
+
+
+def assert_one_sentence(message: str) -> None:
+    """A refusal is one sentence: one line, a full stop at the end, no second sentence."""
+    assert "\n" not in message.strip(), message
+    assert message.strip().endswith("."), message
+    assert not SENTENCE_BREAK.search(message), f"more than one sentence: {message}"
+
+
+def refused(app: App, code: str | None, error: type[OcopError], act: Callable[[], Any]) -> str:
+    """Run ``act``, expect exactly ``error`` (not another kind of refusal), check that nothing
+    at all changed, and return the sentence."""
+    before = snapshot(app, code)
+    with pytest.raises(OcopError) as caught:
+        act()
+    assert type(caught.value) is error, f"{type(caught.value).__name__}: {caught.value}"
+    assert snapshot(app, code) == before, "a refused event changed the database"
+    assert_one_sentence(caught.value.message)
+    return caught.value.message
+
+
+def rows_by_source(version: str) -> dict[tuple[str, str], tuple[Transition, ...]]:
+    lc = states.lifecycle(version)
+    return {(r.trigger, r.source): lc.rows(r.trigger, r.source) for r in lc.transitions}
+
+
+def role_union(rows: tuple[Transition, ...]) -> frozenset[str]:
+    return frozenset().union(*(r.roles for r in rows))
+
+
+def all_rows() -> list[tuple[str, Transition]]:
+    return [(v, row) for v, lc in states.LIFECYCLES.items() for row in lc.transitions]
+
+
+def row_id(item: tuple[str, Transition]) -> str:
+    version, row = item
+    return f"{version}-{row.trigger}-{row.source}-{row.dest}"

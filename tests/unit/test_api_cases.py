@@ -1,0 +1,251 @@
+"""The case endpoints over HTTP: the CLI's shapes, scope on every read, events with
+``Idempotency-Key`` and ``If-Match``, and errors as problem documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import delete
+
+from tests.api_support import TestClient, bearer, client, in_district_review
+from tests.support import DOCS, World, sim_sheets
+from workflow.api.config import ApiConfig
+from workflow.schema import users
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def api(world: World) -> Iterator[TestClient]:
+    with client(world.app) as c:
+        yield c
+
+
+def as_(world: World, name: str) -> dict[str, str]:
+    return bearer(world.tokens[name])
+
+
+def fire(api: TestClient, world: World, code: str, who: str, trigger: str,
+         data: dict[str, Any] | None = None, reason: str | None = None,
+         **headers: str) -> Any:
+    body = {"trigger": trigger, "data": data or {}, "reason": reason}
+    return api.post(f"/api/v1/cases/{code}/events", json=body,
+                    headers={**as_(world, who), **headers})
+
+
+
+def test_registering_a_case_answers_201_with_the_case_in_the_cli_json_shape(
+        api: TestClient, world: World) -> None:
+    """POST /cases takes the CLI's option names and answers with the case and its location."""
+    r = api.post("/api/v1/cases", headers=as_(world, "producer1"), json={
+        "producer": world.p1, "product": "Tương Cự Đà", "group": "food", "rules": "148"})
+    assert r.status_code == 201
+    case = r.json()
+    assert set(case) >= {"code", "state", "version", "rule_version", "producer", "product",
+                         "group", "district", "commune", "score", "stars", "certificate",
+                         "deadlines", "history"}
+    assert (case["state"], case["rule_version"], case["district"]) == ("draft", "148",
+                                                                       "Thanh Oai")
+    assert r.headers["location"] == f"/api/v1/cases/{case['code']}"
+    assert r.headers["etag"] == '"1"'
+
+
+def test_a_producer_cannot_register_a_case_for_another_producer(
+        api: TestClient, world: World) -> None:
+    """Registration keeps to the caller's scope: 403 with a sentence naming why."""
+    r = api.post("/api/v1/cases", headers=as_(world, "producer2"), json={
+        "producer": world.p1, "product": "Tương", "group": "food"})
+    assert r.status_code == 403
+    assert r.headers["content-type"] == PROBLEM
+    assert "not theirs" in r.json()["detail"]
+
+
+def test_advancing_a_case_returns_it_with_its_new_version_as_etag(
+        api: TestClient, world: World) -> None:
+    """A district score of 75 moves a 148 case to ip_check; the answer is the whole case."""
+    code = in_district_review(world)
+    r = fire(api, world, code, "district1", "record_district_score", sim_sheets((30, 20, 25)))
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "ip_check" and r.json()["score"] == 75.0
+    assert r.headers["etag"] == f'"{r.json()["version"]}"'
+    assert r.json()["history"][-1]["trigger"] == "record_district_score"
+
+
+def test_a_refused_event_is_a_422_problem_listing_what_the_caller_may_do_instead(
+        api: TestClient, world: World) -> None:
+    """Wrong state: the engine's sentence, and the triggers the caller may fire now."""
+    code = in_district_review(world)
+    r = fire(api, world, code, "district1", "submit", DOCS)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert body["kind"] == "wrong_state" and "district_review" in body["detail"]
+    assert set(body["allowed"]) == {"request_completion", "record_district_score"}
+
+
+def test_a_score_over_its_parts_maximum_is_refused_with_the_maximum_named(
+        api: TestClient, world: World) -> None:
+    """Part A is scored to 40 under rule version 148: 45 is invalid input and changes nothing."""
+    code = in_district_review(world)
+    r = fire(api, world, code, "district1", "record_district_score", sim_sheets((45, 20, 25)))
+    assert r.status_code == 422
+    assert "from 0 to 40" in r.json()["detail"]
+    assert api.get(f"/api/v1/cases/{code}", headers=as_(world, "district1")).json()[
+        "state"] == "district_review"
+
+
+def test_if_match_with_a_stale_version_is_412_and_changes_nothing(
+        api: TestClient, world: World) -> None:
+    """If-Match carries the version the caller decided on; a stale one is refused."""
+    code = in_district_review(world)
+    r = fire(api, world, code, "district1", "request_completion", reason="label missing",
+             **{"If-Match": '"2"'})
+    assert r.status_code == 412 and r.json()["kind"] == "precondition_failed"
+    r = fire(api, world, code, "district1", "request_completion", reason="label missing",
+             **{"If-Match": '"3"'})
+    assert r.status_code == 200 and r.json()["state"] == "needs_completion"
+
+
+def test_an_if_match_that_is_not_a_version_is_a_400(api: TestClient, world: World) -> None:
+    """A header the server cannot read is a bad request, not a refusal."""
+    code = in_district_review(world)
+    r = fire(api, world, code, "district1", "request_completion", reason="x",
+             **{"If-Match": "yesterday"})
+    assert r.status_code == 400 and r.json()["kind"] == "malformed_request"
+
+
+def test_the_same_idempotency_key_replays_the_first_result_without_a_second_change(
+        api: TestClient, world: World) -> None:
+    """A retried request answers as the first did, marked as a replay."""
+    code = in_district_review(world)
+    key = {"Idempotency-Key": "score-1"}
+    first = fire(api, world, code, "district1", "record_district_score",
+                 sim_sheets((30, 20, 25)), **key)
+    again = fire(api, world, code, "district1", "record_district_score",
+                 sim_sheets((30, 20, 25)), **key)
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    history = api.get(f"/api/v1/cases/{code}/history", headers=as_(world, "district1")).json()
+    assert [h["trigger"] for h in history].count("record_district_score") == 1
+
+
+def test_an_idempotency_key_reused_for_another_request_is_a_409(
+        api: TestClient, world: World) -> None:
+    """Same key, different body: a conflict, and the second request is not applied."""
+    code = in_district_review(world)
+    key = {"Idempotency-Key": "k"}
+    fire(api, world, code, "district1", "record_district_score", sim_sheets((30, 20, 25)), **key)
+    r = fire(api, world, code, "district1", "request_completion", reason="x", **key)
+    assert r.status_code == 409 and r.json()["kind"] == "conflict"
+
+
+def test_unknown_fields_in_a_body_are_rejected(api: TestClient, world: World) -> None:
+    """Bodies are strict: a misspelt field is a 422 naming it, not silently ignored."""
+    code = in_district_review(world)
+    r = api.post(f"/api/v1/cases/{code}/events", headers=as_(world, "district1"),
+                 json={"trigger": "request_completion", "reasons": "typo"})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "reasons"]
+
+
+def test_a_body_that_is_not_json_is_a_400(api: TestClient, world: World) -> None:
+    """Malformed JSON is a bad request with a problem document."""
+    code = in_district_review(world)
+    r = api.post(f"/api/v1/cases/{code}/events", content=b'{"trigger": ',
+                 headers={**as_(world, "district1"), "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
+
+
+def test_a_body_over_the_size_limit_is_a_413(world: World) -> None:
+    """Bodies have a size limit; over it the request is refused before it is read."""
+    code = in_district_review(world)
+    with client(world.app, ApiConfig(max_body_bytes=1024)) as small:
+        r = small.post(f"/api/v1/cases/{code}/events", headers=as_(world, "district1"),
+                       json={"trigger": "request_completion", "reason": "x" * 2000})
+    assert r.status_code == 413 and r.json()["kind"] == "body_too_large"
+
+
+def test_a_missing_or_unknown_token_is_a_401_that_asks_for_a_bearer_token(
+        api: TestClient) -> None:
+    """No token, or a token the server did not issue: 401 with WWW-Authenticate."""
+    for headers in ({}, bearer("not-a-token")):
+        r = api.get("/api/v1/cases", headers=headers)
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_an_unknown_case_is_a_404(api: TestClient, world: World) -> None:
+    """Reads and events on a code no case has are 404 problems."""
+    assert api.get("/api/v1/cases/HN-2025-999999", headers=as_(world, "city")).status_code == 404
+    assert fire(api, world, "HN-2025-999999", "city", "submit").status_code == 404
+
+
+def test_a_producer_sees_only_their_own_cases(api: TestClient, world: World) -> None:
+    """Lists are scoped; another producer's case is 403 to read."""
+    mine, theirs = world.register("producer1"), world.register("producer2")
+    listed = api.get("/api/v1/cases", headers=as_(world, "producer1")).json()["items"]
+    assert [c["code"] for c in listed] == [mine]
+    assert api.get(f"/api/v1/cases/{theirs}", headers=as_(world, "producer1")).status_code == 403
+    assert api.get(f"/api/v1/cases/{theirs}/history",
+                   headers=as_(world, "producer1")).status_code == 403
+
+
+def test_an_officer_sees_only_the_cases_of_their_own_district_or_commune(
+        api: TestClient, world: World) -> None:
+    """district1 (Thanh Oai) sees producer1's case, not the Hà Đông one; likewise communes."""
+    thanh_oai, ha_dong = world.register("producer1"), world.register("producer2")
+    for officer, own, other in (("district1", thanh_oai, ha_dong),
+                                ("commune2", ha_dong, thanh_oai)):
+        listed = api.get("/api/v1/cases", headers=as_(world, officer)).json()["items"]
+        assert [c["code"] for c in listed] == [own]
+        assert api.get(f"/api/v1/cases/{other}", headers=as_(world, officer)).status_code == 403
+
+
+def test_the_supervisor_reads_every_case_but_changes_none(api: TestClient, world: World) -> None:
+    """The supervisor lists everything, and every event it fires is refused with 403."""
+    code = in_district_review(world)
+    world.register("producer2")
+    assert len(api.get("/api/v1/cases", headers=as_(world, "supervisor")).json()["items"]) == 2
+    r = fire(api, world, code, "supervisor", "record_district_score", sim_sheets((30, 20, 25)))
+    assert r.status_code == 403
+
+
+def test_the_case_list_filters_by_state_district_and_overdue_and_pages(
+        api: TestClient, world: World) -> None:
+    """Filters narrow the list; limit/offset page through it with next_offset."""
+    codes = [world.register("producer1") for _ in range(3)]
+    world.fire(codes[0], "submit", "producer1", DOCS)
+    city = as_(world, "city")
+    assert [c["code"] for c in api.get("/api/v1/cases?state=registered",
+                                       headers=city).json()["items"]] == [codes[0]]
+    assert api.get("/api/v1/cases?district=Hà Đông", headers=city).json()["items"] == []
+    assert api.get("/api/v1/cases?overdue=true", headers=city).json()["items"] == []
+    world.clock.advance(days=30)
+    overdue = api.get("/api/v1/cases?overdue=true", headers=city).json()["items"]
+    assert [c["code"] for c in overdue] == [codes[0]] and overdue[0]["overdue"]
+    page = api.get("/api/v1/cases?limit=2", headers=city).json()
+    assert len(page["items"]) == 2 and page["next_offset"] == 2
+    rest = api.get("/api/v1/cases?limit=2&offset=2", headers=city).json()
+    assert len(rest["items"]) == 1 and rest["next_offset"] is None
+
+
+def test_allowed_says_what_the_caller_may_do_now_and_why_not_the_rest(
+        api: TestClient, world: World) -> None:
+    """GET /allowed is the CLI's ``cases allowed`` for the caller."""
+    code = in_district_review(world)
+    rows = api.get(f"/api/v1/cases/{code}/allowed", headers=as_(world, "district1")).json()
+    mine = {r["trigger"] for r in rows if r["allowed"]}
+    assert mine == {"request_completion", "record_district_score"}
+    assert all(r["why"] for r in rows if not r["allowed"])
+
+
+def test_a_removed_user_is_refused_once_the_token_cache_forgets_them(world: World) -> None:
+    """Tokens are remembered for OCOP_TOKEN_CACHE_SECONDS; with 0 a removed user is refused
+    on their very next call."""
+    with client(world.app, ApiConfig(token_cache_seconds=0)) as api:
+        auth = as_(world, "city")
+        assert api.get("/api/v1/cases", headers=auth).status_code == 200
+        with world.app.db.begin() as conn:
+            conn.execute(delete(users).where(users.c.name == "city"))
+        assert api.get("/api/v1/cases", headers=auth).status_code == 401

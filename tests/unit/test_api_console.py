@@ -1,0 +1,147 @@
+"""The staff console, server-rendered: sign-in, inbox, case page with forms and diagram, the
+supervisor's audit view, in Vietnamese and English."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+import states
+from tests.api_support import TestClient, client, in_district_review
+from tests.support import DOCS, World
+from workflow import diagram
+from workflow.console import drawing, forms
+from workflow.errors import InvalidInput
+
+
+@pytest.fixture
+def api(world: World) -> Iterator[TestClient]:
+    with client(world.app) as c:
+        yield c
+
+
+def sign_in(api: TestClient, world: World, who: str) -> None:
+    r = api.post("/console/sign-in", data={"token": world.tokens[who]})
+    assert r.status_code == 303 and r.headers["location"] == "/console/inbox"
+
+
+
+def score_form(page: str, a: str) -> dict[str, str]:
+    hidden = dict(re.findall(r'name="(csrf|version|form_key)" value="([^"]+)"', page))
+    hidden["form_key"] = re.search(r'name="form_key" value="([^"]+record_district_score)"',
+                                   page).group(1)  # type: ignore[union-attr]
+    return {**hidden, "trigger": "record_district_score", "member_1": "Bà Lan", "a_1": a,
+            "b_1": "20", "c_1": "25", "mandatory_ok": "on"}
+
+
+def test_a_wrong_token_does_not_sign_in(api: TestClient) -> None:
+    """The sign-in page says the token is not valid, in Vietnamese by default."""
+    r = api.post("/console/sign-in", data={"token": "nope"})
+    assert r.status_code == 401 and "Mã truy cập không đúng" in r.text
+
+
+def test_pages_need_a_signed_in_user(api: TestClient) -> None:
+    """Without the session cookie the console sends the browser to the sign-in page."""
+    r = api.get("/console/inbox")
+    assert r.status_code == 303 and r.headers["location"] == "/console/sign-in"
+
+
+def test_the_inbox_lists_the_officers_cases_by_due_date_with_overdue_ones_marked(
+        api: TestClient, world: World) -> None:
+    """Only district1's cases, soonest deadline first; an overdue one carries the mark."""
+    late = world.register()
+    world.fire(late, "submit", "producer1", DOCS)
+    world.clock.advance(days=20)
+    fresh = world.register()
+    world.fire(fresh, "submit", "producer1", DOCS)
+    world.register("producer2")
+    sign_in(api, world, "district1")
+    page = api.get("/console/inbox?lang=en").text
+    assert page.index(late) < page.index(fresh)
+    assert re.search(rf'class="overdue">.*?{late}', page, re.S)
+    assert "Vạn Phúc" not in page
+
+
+def test_the_case_page_offers_score_sheets_with_each_parts_maximum(
+        api: TestClient, world: World) -> None:
+    """The form carries max 40/25/35 for rule version 148, and the lifecycle is drawn."""
+    code = in_district_review(world)
+    sign_in(api, world, "district1")
+    page = api.get(f"/console/cases/{code}").text
+    assert 'name="a_1" min="0" max="40"' in page and 'name="c_1" min="0" max="35"' in page
+    assert '<svg class="lifecycle"' in page and 'data-state="district_review"' in page
+
+
+def test_a_score_over_its_maximum_is_refused_on_the_server_and_the_form_kept(
+        api: TestClient, world: World) -> None:
+    """Browser checks can be bypassed: the server refuses 45 of 40 and keeps what was typed."""
+    code = in_district_review(world)
+    sign_in(api, world, "district1")
+    page = api.get(f"/console/cases/{code}").text
+    r = api.post(f"/console/cases/{code}/events", data=score_form(page, "45"))
+    assert r.status_code == 422 and "from 0 to 40" in r.text
+    assert 'value="Bà Lan"' in r.text
+
+
+def test_recording_a_score_moves_the_case_and_grows_its_timeline(
+        api: TestClient, world: World) -> None:
+    """A valid sheet: redirect to the case, now in ip_check, one more timeline entry."""
+    code = in_district_review(world)
+    sign_in(api, world, "district1")
+    page = api.get(f"/console/cases/{code}").text
+    r = api.post(f"/console/cases/{code}/events", data=score_form(page, "30"))
+    assert r.status_code == 303
+    after = api.get(r.headers["location"]).text
+    assert 'data-state="ip_check"' in after
+    assert after.count("data-seq=") == page.count("data-seq=") + 1
+
+
+def test_a_form_without_the_sessions_csrf_value_is_refused(api: TestClient,
+                                                           world: World) -> None:
+    """A forged form (another site's POST) does not change the case."""
+    code = in_district_review(world)
+    sign_in(api, world, "district1")
+    form = {**score_form(api.get(f"/console/cases/{code}").text, "30"), "csrf": "forged"}
+    r = api.post(f"/console/cases/{code}/events", data=form)
+    assert r.status_code == 422 and 'data-state="district_review"' in r.text
+
+
+def test_the_audit_view_is_for_the_supervisor_and_downloads_csv(
+        api: TestClient, world: World) -> None:
+    """A district officer is refused; the supervisor filters and downloads."""
+    code = in_district_review(world)
+    sign_in(api, world, "district1")
+    assert api.get("/console/audit").status_code == 403
+    sign_in(api, world, "supervisor")
+    page = api.get("/console/audit?trigger=start_review&lang=en")
+    assert page.status_code == 200 and "Audit trail" in page.text and code in page.text
+    download = api.get("/console/audit.csv?trigger=start_review")
+    assert download.text.splitlines()[0].startswith("case,seq,at")
+    assert len(download.text.splitlines()) == 2
+
+
+def test_the_drawing_highlights_the_path_the_case_took() -> None:
+    """Taken states and edges are marked, the current state stands out."""
+    lc = states.lifecycle("1489")
+    path = [("draft", "registered"), ("registered", "commune_prescore")]
+    svg = drawing.svg(diagram.mermaid(lc, path), path, "commune_prescore")
+    assert svg.count('class="edge taken"') == 2
+    assert 'class="state taken current" data-state="commune_prescore"' in svg
+    chart = drawing.parse(diagram.mermaid(lc))
+    assert chart.start == "draft" and chart.final == {"rejected", "withdrawn", "expired",
+                                                      "revoked"}
+    assert set(chart.nodes) == set(lc.states)
+
+
+def test_a_score_form_becomes_the_engines_sheets_and_skips_empty_rows() -> None:
+    """Members without a name are skipped; a comma decimal is read; a word is refused."""
+    data, reason = forms.event_from("record_city_score", {
+        "member_1": "Ông Hùng", "a_1": "30,5", "b_1": "20", "c_1": "25", "member_2": "",
+        "mandatory_ok": "on"})
+    assert data == {"sheets": [{"member": "Ông Hùng", "a": 30.5, "b": 20.0, "c": 25.0}],
+                    "mandatory_ok": True} and reason is None
+    with pytest.raises(InvalidInput, match="part B as a number"):
+        forms.event_from("record_city_score", {"member_1": "X", "a_1": "1", "b_1": "many",
+                                               "c_1": "1"})

@@ -1,0 +1,197 @@
+"""Request and response bodies. Requests use the CLI's option names and reject unknown fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Text = Field(min_length=1, max_length=200)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProducerIn(Strict):
+    name: str = Text
+    kind: str = Field(max_length=32, description="enterprise, cooperative, cooperative_group "
+                      "or household")
+    district: str = Text
+    commune: str | None = Field(default=None, max_length=120)
+    email: str | None = Field(default=None, max_length=254)
+    webhook: str | None = Field(default=None, max_length=500)
+    lang: str = Field(default="vi", max_length=2, description="vi or en")
+
+
+class Producer(BaseModel):
+    id: int
+    name: str
+    kind: str
+    district: str
+    commune: str | None
+    email: str | None
+    webhook: str | None
+    lang: str
+
+
+class CaseIn(Strict):
+    producer: int = Field(ge=1, le=2**31 - 1, description="the producer's id")
+    product: str = Text
+    group: str = Field(max_length=40, description="food, beverage, herbal, handicraft, ...")
+    subgroup: str | None = Field(default=None, max_length=120)
+    rules: str | None = Field(default=None, max_length=8,
+                              description="pin the rule version: 1048, 148 or 1489")
+
+
+class EventIn(Strict):
+    trigger: str = Field(max_length=40)
+    data: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Certificate(BaseModel):
+    number: str
+    stars: int
+    level: str
+    rule_version: str
+    issued_on: str
+    valid_to: str
+    status: str
+
+
+class Deadline(BaseModel):
+    kind: str
+    due_at: str | None
+    paused: bool
+    level: int
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    seq: int
+    trigger: str
+    from_: str | None = Field(alias="from")
+    to: str
+    actor: str
+    role: str
+    at: str | None
+    reason: str | None
+    data: Any
+    rule_version: str
+    hash: str
+
+
+class ProducerRef(BaseModel):
+    id: int
+    name: str
+
+
+class Case(BaseModel):
+    code: str
+    state: str
+    version: int
+    rule_version: str
+    producer: ProducerRef
+    product: str
+    group: str
+    subgroup: str | None
+    district: str
+    commune: str | None
+    score: float | None
+    stars: int | None
+    certificate: Certificate | None
+    deadlines: list[Deadline]
+    history: list[HistoryEntry]
+
+
+class CaseSummary(BaseModel):
+    code: str
+    state: str
+    product: str
+    producer: str
+    district: str
+    commune: str | None
+    rule_version: str
+    stars: int | None
+    version: int
+    due_at: str | None
+    overdue: bool
+
+
+class Page(BaseModel):
+    items: list[CaseSummary]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class AllowedTrigger(BaseModel):
+    trigger: str
+    allowed: bool
+    guards: list[str] | None = None
+    why: str | None = None
+
+
+class AuditRow(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    case: str
+    seq: int
+    at: str | None
+    actor: str
+    role: str
+    trigger: str
+    from_: str | None = Field(alias="from")
+    to: str
+    reason: str | None
+    data: str
+    rule_version: str
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditRow]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class ChainBreak(BaseModel):
+    case: str
+    seq: int
+    problem: str
+    sentence: str
+
+
+class Verification(BaseModel):
+    ok: bool
+    cases: int
+    entries: int
+    first_break: ChainBreak | None
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    kind: str
+    instance: str | None = None
+    allowed: list[str] | None = None
+
+
+class CertificateCheck(BaseModel):
+    number: str
+    valid_today: bool
+    status: str
+    stars: int
+    level: str
+    rule_version: str
+    issued_on: str
+    valid_to: str
+    product: str
+    producer: str
+    checked_on: str

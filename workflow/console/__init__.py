@@ -1,0 +1,1 @@
+"""The staff console and the public pages: server-rendered Jinja2, Vietnamese and English."""
