@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (sys.path is fixed before the imports: bench/transitions.py shadows a library)
 """The deadline sweep against a million open cases on PostgreSQL.
 
 1,000,000 cases wait in `registered`, each with an open review_start deadline (generated in the
@@ -15,8 +16,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if str(Path(__file__).resolve().parent.parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# bench/transitions.py would shadow the `transitions` library: run from the repository root.
+_HERE, _ROOT = Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent
+sys.path[:] = [str(_ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse
 import logging

@@ -23,6 +23,18 @@ class InvalidInput(OcopError):
     kind = "invalid_input"
 
 
+class BodyTooLarge(InvalidInput):
+    """HTTP only: a request body over the configured limit."""
+
+    kind = "body_too_large"
+
+
+class Malformed(InvalidInput):
+    """HTTP only: a body that is not JSON, a header that cannot be read."""
+
+    kind = "malformed_request"
+
+
 class NotFound(OcopError):
     kind = "not_found"
 
@@ -63,6 +75,8 @@ class PreconditionFailed(Conflict):
 
 # error class -> (CLI exit code, HTTP status)
 STATUS: dict[type[OcopError], tuple[int, int]] = {
+    BodyTooLarge: (2, 413),
+    Malformed: (2, 400),
     InvalidInput: (2, 422),
     NotFound: (3, 404),
     Unauthenticated: (4, 401),

@@ -8,6 +8,16 @@ import sys
 import structlog
 
 
+class _StderrLogger:
+    """Writes each event to whatever ``sys.stderr`` is when it is logged (not when configured),
+    so redirected or replaced streams (tests, daemons) never hold a closed file."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
 def configure(json: bool | None = None, level: int = logging.INFO) -> None:
     json = not sys.stderr.isatty() if json is None else json
     renderer: structlog.typing.Processor = (
@@ -20,6 +30,6 @@ def configure(json: bool | None = None, level: int = logging.INFO) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=lambda *_: _StderrLogger(),
         cache_logger_on_first_use=True,
     )

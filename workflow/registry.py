@@ -22,7 +22,7 @@ from workflow.schema import outbox as outbox_rows
 
 KINDS = ("enterprise", "cooperative", "cooperative_group", "household")
 LANGS = ("vi", "en")
-REGISTRARS = ("producer", "commune_officer", "district_officer", "city_officer", "admin")
+REGISTRARS = ("producer", "commune_officer", "district_officer", "city_officer")
 
 
 def token_hash(token: str) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import Engine, Row, select, update
+from sqlalchemy import Connection, Engine, Row, select, update
 
 from workflow.channels import Channel, DeliveryError, Outgoing, PermanentFailure, channels_for
 from workflow.channels.render import render
@@ -53,8 +53,8 @@ class CeleryPublisher:
             with celery.producer_or_acquire() as producer:
                 for done, message_id in enumerate(ids):
                     try:
-                        celery.send_task("ocop.deliver", args=[message_id, lease], producer=producer,
-                                         retry=False, ignore_result=True)
+                        celery.send_task("ocop.deliver", args=[message_id, lease],
+                                         producer=producer, retry=False, ignore_result=True)
                     except Exception as error:
                         log.warning("relay_publish_failed", error=str(error),
                                     waiting=len(ids) - done)
@@ -104,10 +104,8 @@ class Relay:
             return 0
         lease = self._lease_end()
         with write_transaction(self.db) as conn:
-            conn.execute(update(outbox).where(outbox.c.message_id.in_(message_ids),
-                                              outbox.c.status == PENDING)
-                         .values(available_at=lease))
-        return self._publish(list(message_ids), lease)
+            ids = self._claim_batch(conn, list(message_ids), lease)
+        return self._publish(ids, lease)
 
     def dispatch_due(self, batch: int = 500) -> int:
         """Hand over every pending message whose lease ran out (or that was never handed over)."""
@@ -117,21 +115,27 @@ class Relay:
         while True:
             lease = self._lease_end()
             with write_transaction(self.db) as conn:
-                now = self.clock.now()
-                ids = [r.message_id for r in conn.execute(
+                found = [r.message_id for r in conn.execute(
                     select(outbox.c.message_id)
-                    .where(outbox.c.status == PENDING, outbox.c.available_at <= now)
+                    .where(outbox.c.status == PENDING, outbox.c.available_at <= self.clock.now())
                     .order_by(outbox.c.available_at).limit(batch)
                     .with_for_update(skip_locked=True))]
-                if ids:
-                    conn.execute(update(outbox).where(outbox.c.message_id.in_(ids))
-                                 .values(available_at=lease))
-            if not ids:
-                return total
-            sent = self._publish(ids, lease)
+                ids = self._claim_batch(conn, found, lease)
+            sent = self._publish(ids, lease) if ids else 0
             total += sent
-            if sent < len(ids) or len(ids) < batch:
+            if not found or sent < len(ids) or len(found) < batch:
                 return total
+
+    def _claim_batch(self, conn: Connection, ids: list[str], lease: datetime) -> list[str]:
+        """In-app messages are delivered here and now (being recorded sent is what shows them);
+        the rest are leased to the broker. Returns the ids to publish."""
+        if not ids:
+            return []
+        pending = (outbox.c.message_id.in_(ids), outbox.c.status == PENDING)
+        conn.execute(update(outbox).where(*pending, outbox.c.channel == "inapp").values(
+            status=SENT, sent_at=self.clock.now(), attempts=outbox.c.attempts + 1))
+        return list(conn.execute(update(outbox).where(*pending).values(available_at=lease)
+                                 .returning(outbox.c.message_id)).scalars())
 
     def _publish(self, ids: list[str], lease: datetime) -> int:
         assert self.publish is not None

@@ -146,10 +146,8 @@ def test_only_the_roles_the_lifecycle_names_in_their_own_scope_change_a_case(
 
 
 def test_registration_is_open_to_registrars_in_their_own_scope_only(world: World) -> None:
-    """POST /cases for producer1's product: registrar roles in scope get 201, the rest 403.
-
-    ``registry.REGISTRARS`` lists admin, but ``permissions.scope_problem`` gives admin no scope
-    to act in, so the engine refuses admin today (reported to the lead)."""
+    """POST /cases for producer1's product: registrar roles in scope get 201, the rest 403
+    (admin manages accounts and producers, not applications)."""
     registrars = {"producer", "commune_officer", "district_officer", "city_officer"}
     with client(world.app) as api:
         for role, (own_user, other_user) in CALLERS.items():

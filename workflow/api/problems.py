@@ -1,8 +1,7 @@
 """Errors as ``application/problem+json`` (RFC 9457), in one place.
 
-Engine errors get their HTTP status from ``workflow.errors.STATUS``. The two conditions only
-HTTP knows (a body too large; a body or header that cannot be read) are ``InvalidInput``
-subclasses whose status ``HTTP_ONLY`` names.
+Every error gets its HTTP status from the one table, ``workflow.errors.STATUS`` (the two
+conditions only HTTP knows, ``BodyTooLarge`` and ``Malformed``, are rows of it too).
 """
 
 from __future__ import annotations
@@ -15,22 +14,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workflow.errors import InvalidInput, OcopError, Unauthenticated, status_of
+from workflow.errors import (
+    BodyTooLarge,
+    Malformed,
+    OcopError,
+    Unauthenticated,
+    status_of,
+)
+
+__all__ = ["BodyTooLarge", "Malformed", "from_error", "http_status", "problem"]
 
 PROBLEM = "application/problem+json"
 
-
-class BodyTooLarge(InvalidInput):
-    kind = "body_too_large"
-
-
-class Malformed(InvalidInput):
-    """A body that is not JSON, a header that cannot be read."""
-
-    kind = "malformed_request"
-
-
-HTTP_ONLY: dict[type[OcopError], int] = {BodyTooLarge: 413, Malformed: 400}
 
 TITLES = {
     400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
@@ -41,7 +36,7 @@ TITLES = {
 
 
 def http_status(error: OcopError) -> int:
-    return HTTP_ONLY.get(type(error)) or status_of(error)[1]
+    return status_of(error)[1]
 
 
 def problem(status: int, detail: str, kind: str, instance: str | None = None,
