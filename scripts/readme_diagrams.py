@@ -8,8 +8,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import states  # noqa: E402
-from workflow.diagram import mermaid  # noqa: E402
+import states
+from workflow.diagram import mermaid
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
