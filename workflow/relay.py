@@ -127,15 +127,12 @@ class Relay:
                 return total
 
     def _claim_batch(self, conn: Connection, ids: list[str], lease: datetime) -> list[str]:
-        """In-app messages are delivered here and now (being recorded sent is what shows them);
-        the rest are leased to the broker. Returns the ids to publish."""
+        """Lease these messages to the broker; returns the ids still pending, to publish."""
         if not ids:
             return []
-        pending = (outbox.c.message_id.in_(ids), outbox.c.status == PENDING)
-        conn.execute(update(outbox).where(*pending, outbox.c.channel == "inapp").values(
-            status=SENT, sent_at=self.clock.now(), attempts=outbox.c.attempts + 1))
-        return list(conn.execute(update(outbox).where(*pending).values(available_at=lease)
-                                 .returning(outbox.c.message_id)).scalars())
+        return list(conn.execute(
+            update(outbox).where(outbox.c.message_id.in_(ids), outbox.c.status == PENDING)
+            .values(available_at=lease).returning(outbox.c.message_id)).scalars())
 
     def _publish(self, ids: list[str], lease: datetime) -> int:
         assert self.publish is not None

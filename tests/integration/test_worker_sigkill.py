@@ -61,7 +61,7 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
         app.engine.after_commit.clear()  # the relay hands the whole batch over below
         for code in codes:
             app.engine.apply(Event(code, "submit", OFFICER, DOCS))
-        assert app.relay is not None and app.relay.dispatch_due() == 500  # in-app ones: sent
+        assert app.relay is not None and app.relay.dispatch_due() == 1000  # webhook + in-app
         expected = webhooks(app)
         assert len(expected) == 500
         w1 = worker("w1", worker_env(tmp_path, pg_url, redis.url, clock_file), tmp_path)
