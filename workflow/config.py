@@ -26,6 +26,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     # the workers (outbox relay, delivery, deadline sweep): see ``worker_settings``
     broker_folder: str = "var/broker"
+    mail_folder: str = "var/mail"  # e-mail as .eml files when OCOP_SMTP_URL is unset
     mail_from: str = "OCOP Hà Nội <no-reply@ocop.example.vn>"
     supervisor_emails: tuple[str, ...] = ()  # escalation level 1, 2, … (the last repeats)
     city_officer_email: str | None = None
@@ -73,6 +74,7 @@ def worker_settings(env: Mapping[str, str], base: Settings) -> dict[str, object]
     return {
         "broker_url": env.get("OCOP_BROKER_URL") or "filesystem://",
         "broker_folder": env.get("OCOP_BROKER_FOLDER") or str(home / "broker"),
+        "mail_folder": env.get("OCOP_MAIL_FOLDER") or str(home / "mail"),
         "mail_from": env.get("OCOP_MAIL_FROM", base.mail_from),
         "supervisor_emails": tuple(e.strip() for e in emails.split(",") if e.strip()),
         "city_officer_email": env.get("OCOP_CITY_OFFICER_EMAIL") or None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -205,3 +206,21 @@ def test_an_older_copy_of_a_delivery_task_stands_down_after_a_redispatch(world: 
     assert relay.deliver(row["message_id"], first) == "superseded by another dispatch"
     assert relay.deliver(row["message_id"], second) == "sent"
     assert channel.sent == [row["message_id"]]
+
+
+def test_without_an_smtp_url_mail_is_written_once_per_message_to_the_mail_folder(
+        tmp_path: Path) -> None:
+    """The embedded default delivers e-mail as .eml files named by message id: a redelivery
+    rewrites the same file, so each message exists once."""
+    from workflow.channels import channels_for
+    from workflow.config import Settings
+
+    channel = channels_for(replace(Settings(), smtp_url=None, mail_folder=str(tmp_path)))["email"]
+    message = Outgoing("m-1", "status", "email", "htx@example.vn", "vi", "HN-2025-000001",
+                       "Hồ sơ HN-2025-000001", "Nội dung", {}, "secret")
+    channel.send(message)
+    channel.send(message)
+    files = list(tmp_path.glob("*.eml"))
+    assert [f.name for f in files] == ["m-1.eml"]
+    text = files[0].read_text(encoding="utf-8")
+    assert "X-OCOP-Event-Id: m-1" in text and "htx@example.vn" in text

@@ -17,13 +17,13 @@ from workflow.cli.base import Context, cli, pass_app
 from workflow.migrate import upgrade
 
 
-def services() -> list[tuple[str, list[str]]]:
-    """The processes ``ocop run`` supervises; each issue adds its own."""
+def services(host: str = "127.0.0.1", port: int = 8000) -> list[tuple[str, list[str]]]:
+    """The processes ``ocop run`` supervises: API, worker and beat."""
     ocop = shutil.which("ocop") or f"{sys.executable} -m workflow.cli"
     found: list[tuple[str, list[str]]] = []
     try:
         import workflow.api  # noqa: F401
-        found.append(("api", [*ocop.split(), "serve"]))
+        found.append(("api", [*ocop.split(), "serve", "--host", host, "--port", str(port)]))
     except ImportError:
         pass
     found += worker_services()
@@ -40,8 +40,10 @@ def worker_services() -> list[tuple[str, list[str]]]:
 
 @cli.command("run")
 @click.option("--no-demo", is_flag=True, help="do not load the demo into an empty database")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="OCOP_HOST")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="OCOP_PORT")
 @pass_app
-def run(ctx: Context, no_demo: bool) -> None:
+def run(ctx: Context, no_demo: bool, host: str, port: int) -> None:
     """Start the engine on its configured database (SQLite by default)."""
     app = ctx.app
     upgrade(app.db)
@@ -52,15 +54,22 @@ def run(ctx: Context, no_demo: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{n}\t{t}\n" for n, t in tokens.items()), encoding="utf-8")
         click.echo(f"demo loaded: 5 producers; sign-in tokens in {path}")
-    procs = {name: subprocess.Popen(cmd) for name, cmd in services()}
+    click.echo(f"console: http://{host}:{port}/console  API: http://{host}:{port}/docs")
+    commands = dict(services(host, port))
+    procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
     if not procs:
         click.echo("no services to start yet; the engine is ready for `ocop cases ...`")
         return
     click.echo(f"started {', '.join(procs)}; Ctrl-C stops them")
-    _supervise(procs)
+    _supervise(procs, commands)
 
 
-def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+RESTARTABLE = ("worker", "beat")  # nothing is lost when they die: the outbox and clocks are rows
+
+
+def _supervise(procs: dict[str, subprocess.Popen[bytes]], commands: dict[str, list[str]]) -> None:
+    """Keep the services up: a worker or beat that dies is restarted (after a pause, so a
+    crash loop does not spin); if the API dies, or on Ctrl-C / SIGTERM, everything stops."""
     stopping = False
 
     def stop(*_: object) -> None:
@@ -69,10 +78,24 @@ def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        while not stopping and all(p.poll() is None for p in procs.values()):
+        while not stopping:
             time.sleep(0.5)
+            for name, p in list(procs.items()):
+                if p.poll() is None:
+                    continue
+                if name not in RESTARTABLE:
+                    click.echo(f"{name} exited with {p.returncode}; stopping", err=True)
+                    stopping = True
+                    break
+                click.echo(f"{name} exited with {p.returncode}; restarting", err=True)
+                time.sleep(2)
+                procs[name] = subprocess.Popen(commands[name])
     except KeyboardInterrupt:
         pass
+    _stop_all(procs)
+
+
+def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
     for p in procs.values():
         if p.poll() is None:
             p.terminate()
