@@ -95,8 +95,8 @@ def relay_with(world: World, channel: Flaky, published: list[str] | None = None)
     app = world.app
     settings = replace(app.settings, outbox_max_attempts=3, outbox_backoff_seconds=10)
 
-    def publish(ids: Any, lease: str) -> list[str]:
-        (published if published is not None else []).extend(ids)
+    def publish(groups: Any, lease: str) -> list[str]:
+        (published if published is not None else []).extend(i for g in groups for i in g)
         return []
 
     return Relay(app.db, app.clock, settings, publish,
@@ -181,7 +181,8 @@ def test_the_relay_hands_over_only_messages_whose_lease_ran_out(world: World) ->
 def test_a_broker_that_refuses_leaves_messages_due_for_the_next_relay(world: World) -> None:
     """Publishing failed: the lease is given back at once instead of waiting it out."""
     app = world.app
-    relay = Relay(app.db, app.clock, app.settings, lambda ids, lease: list(ids),
+    relay = Relay(app.db, app.clock, app.settings,
+                  lambda groups, lease: [i for g in groups for i in g],
                   channels={"inapp": Flaky()})
     email_row(world)
     assert relay.dispatch_due() == 0

@@ -18,6 +18,7 @@ from workflow import certificates
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock
 from workflow.schema import audit_entries, cases, deadlines, outbox
+from workflow.schema import certificates as certs
 from workflow.sweep import Sweeper
 
 CRITERIA = {"criteria": {"origin": True, "local_labour": True, "idea": True,
@@ -223,3 +224,35 @@ def test_two_sweeps_at_once_fire_each_deadline_once(tmp_path: Path, clock: Fixed
         levels = conn.execute(select(deadlines.c.level).where(deadlines.c.status == "open"))
         assert {lvl for (lvl,) in levels} == {1}
     app.close()
+
+
+@pytest.mark.parametrize("ending", ["withdrawn", "in_review"])
+def test_a_certificate_whose_case_left_certification_still_expires_on_time(
+        world: World, ending: str) -> None:
+    """A re-evaluation started and the case was then withdrawn (or is still in review) when
+    the certificate's validity ends: the case takes no `expire`, but the sweep marks its
+    certificate expired, closes the deadline and leaves the case where it is."""
+    code = certified(world)
+    world.fire(code, "open_reevaluation", "city", {"reason": "upgrade"})
+    world.fire(code, "start_review", "commune1")
+    if ending == "withdrawn":
+        world.fire(code, "withdraw", "producer1", reason="thôi")
+    state = state_of(world, code)
+    end = certificates.expires_at(certificates.valid_to(START.date()))
+    world.clock.set(end - timedelta(seconds=1))
+    assert sweep(world).get("certificate_expired") is None
+    assert certificate_statuses(world, code) == ["valid"]
+    world.clock.set(end)
+    assert sweep(world) == {"certificate_expired": 1}
+    assert certificate_statuses(world, code) == ["expired"]
+    assert state_of(world, code) == state
+    assert sweep(world) == {}
+    with world.app.db.connect() as conn:
+        assert conn.execute(select(deadlines.c.status).join(cases).where(
+            cases.c.code == code, deadlines.c.kind == "cert_expiry")).scalar_one() == "done"
+
+
+def certificate_statuses(world: World, code: str) -> list[str]:
+    with world.app.db.connect() as conn:
+        return list(conn.execute(select(certs.c.status).join(cases).where(cases.c.code == code)
+                                 .order_by(certs.c.id)).scalars())

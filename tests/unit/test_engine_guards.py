@@ -4,13 +4,12 @@ refusal leaves the case, its audit trail, outbox, deadlines and certificates unt
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from tests.support import DOCS, START, World
+from tests.support import DOCS, World
 from tests.unit.lifecycle_support import (
     CRITERIA,
     PRODUCER1_NAME,
@@ -18,25 +17,10 @@ from tests.unit.lifecycle_support import (
     case_state,
     refused,
     scores,
-    shared_world,
 )
 from workflow.errors import Forbidden, GuardFailed, InvalidInput
 
 IP = {"certificate_no": "4-0123456", "holder": PRODUCER1_NAME, "registered_on": "2021-05-17"}
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[World]:
-    with shared_world() as world:
-        yield world
-
-
-@pytest.fixture
-def drive(shared: World) -> Iterator[Driver]:
-    """Each test registers its own cases in the module's world, at the start clock."""
-    shared.clock.set(START)
-    yield Driver(shared)
-    shared.clock.set(START)
 
 
 def test_submit_is_refused_while_the_dossier_lacks_documents(drive: Driver) -> None:

@@ -3,26 +3,12 @@ changes nothing; a reused key for another request and a stale version are confli
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support import START, World
-from tests.unit.lifecycle_support import Driver, refused, scores, shared_world, snapshot
+from tests.unit.lifecycle_support import Driver, refused, scores, snapshot
 from workflow.errors import Conflict, GuardFailed, PreconditionFailed
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[World]:
-    with shared_world() as world:
-        yield world
-
-
-@pytest.fixture
-def drive(shared: World) -> Iterator[Driver]:
-    shared.clock.set(START)
-    yield Driver(shared)
 
 
 def test_the_same_key_and_request_returns_the_first_result_and_changes_nothing(

@@ -3,7 +3,6 @@ version is fixed, and how clocks pause and resume (DOMAIN.md §2–§6)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,25 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import DOCS, START, World
-from tests.unit.lifecycle_support import CRITERIA, Driver, case_row, scores, shared_world
+from tests.unit.lifecycle_support import CRITERIA, Driver, case_row, scores
 from workflow.clock import VIETNAM
 from workflow.queries import case_view
 from workflow.schema import certificates, deadlines
 
 IP = {"certificate_no": "4-0123456", "holder": "HTX Tương Cự Đà", "registered_on": "2021-05-17"}
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[World]:
-    with shared_world() as world:
-        yield world
-
-
-@pytest.fixture
-def drive(shared: World) -> Iterator[Driver]:
-    shared.clock.set(START)
-    yield Driver(shared)
-    shared.clock.set(START)
 
 
 def view(world: World, code: str) -> dict[str, Any]:

@@ -3,30 +3,16 @@ two decimals, and the same edges through the engine (DOMAIN.md §3)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support import START, World
-from tests.unit.lifecycle_support import Driver, case_row, shared_world
+from tests.unit.lifecycle_support import Driver, case_row
 from workflow.queries import case_view
 from workflow.scoring import Sheet, capped, mean_score, stars_for
 
 EDGES = [(0, 1), (29.99, 1), (30, 2), (49.99, 2), (50, 3), (69.99, 3), (70, 4), (89.99, 4),
          (90, 5), (100, 5)]
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[World]:
-    with shared_world() as world:
-        yield world
-
-
-@pytest.fixture
-def drive(shared: World) -> Iterator[Driver]:
-    shared.clock.set(START)
-    yield Driver(shared)
 
 
 @pytest.mark.parametrize(("score", "stars"), EDGES)
