@@ -6,66 +6,50 @@ same deadline and never wait for each other; SQLite serialises whole sweeps (BEG
 Each deadline's action — an engine event as the system actor, outbox rows, the row's new status —
 is written in the same transaction, so it fires once or not at all. A sweep after days of
 downtime simply finds everything that fell due meanwhile.
+
+The many kinds that change no case state fire set-based (``workflow.sweep_set``); the rare ones
+that move a case — ``withdraw`` at the completion deadline, ``expire`` at a certificate's end —
+go one by one through ``WorkflowEngine.apply_in``, after them.
 """
 
 from __future__ import annotations
 
-import math
-import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
-from workflow import calendar, certificates, outbox
-from workflow.clock import iso
+import states
+from workflow.clock import local
 from workflow.db import write_transaction
-from workflow.engine import Applied, WorkflowEngine
+from workflow.engine import WorkflowEngine
 from workflow.errors import GuardFailed, OcopError
 from workflow.facts import SYSTEM_ACTOR, Event
 from workflow.relay import Relay
-from workflow.schema import cases, deadlines, producers
+from workflow.schema import cases, deadlines
 from workflow.schema import certificates as certs
-from workflow.schema import outbox as outbox_rows
+from workflow.sweep_set import CLOSE, SET_BASED, Due, Fired, SetSweep
 
 log = structlog.get_logger("ocop.sweep")
 
-OFFICE_KINDS = frozenset({"review_start", "district_review", "commune_prescore", "ip_check",
-                          "city_rating", "central_review"})
-REMINDER_DAYS = {"completion_reminder_7": 7, "completion_reminder_1": 1}
-NOTICE_DAYS = {"cert_notice_90": 90, "cert_notice_30": 30}
-BATCH = 200
+BATCH = 500
 RETRY_LATER = timedelta(hours=1)
-MESSAGE_IDS = uuid.UUID("6f1c3c52-8d7e-4b6a-9a51-0c0c0a0f0c0a")
 
 DUE = (select(deadlines.c.id, deadlines.c.case_id, deadlines.c.kind, deadlines.c.state,
               deadlines.c.due_at, deadlines.c.level, cases.c.code)
        .join(cases, cases.c.id == deadlines.c.case_id))
-CASE = (select(cases.c.id, cases.c.code, cases.c.product, cases.c.state, cases.c.audit_seq,
-               producers.c.name.label("producer_name"),
-               producers.c.email.label("producer_email"),
-               producers.c.webhook_url.label("producer_webhook"),
-               producers.c.lang.label("producer_lang"))
-        .join(producers, producers.c.id == cases.c.producer_id))
-
-
-@dataclass
-class Fired:
-    """What one batch did, handed over after its commit."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    applied: list[Applied] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
+EXPIRE_CERTIFICATES = (update(certs).where(certs.c.case_id == bindparam("owner"),
+                                           certs.c.status == "valid",
+                                           certs.c.valid_to < bindparam("today"))
+                       .values(status="expired"))
 
 
 class Sweeper:
     def __init__(self, engine: WorkflowEngine, relay: Relay | None = None,
                  batch: int = BATCH) -> None:
         self.engine, self.relay, self.batch = engine, relay, batch
-        self.settings = engine.settings
+        self.set_sweep = SetSweep(engine)
 
     def run(self) -> Counter[str]:
         """Fire everything due now, batch by batch; returns what happened, by outcome."""
@@ -91,11 +75,34 @@ class Sweeper:
             .order_by(deadlines.c.due_at, deadlines.c.id).limit(self.batch)
             .with_for_update(skip_locked=True, of=[deadlines, cases])).all()
         fired = Fired()
+        self._set_based(conn, [d for d in rows if d.kind in SET_BASED], now, fired)
         for row in rows:
-            fired.counts[self._one(conn, row, now, fired)] += 1
+            if row.kind not in SET_BASED:
+                fired.counts[self._one(conn, row, now, fired)] += 1
         return fired, len(rows)
 
-    def _one(self, conn: Connection, d: Row[Any], now: datetime, fired: Fired) -> str:
+    def _set_based(self, conn: Connection, rows: list[Due], now: datetime,
+                   fired: Fired) -> None:
+        """Fire ``rows`` together; should that fail, each alone, so that a bug postpones only
+        its own deadline and never blocks every other one."""
+        if not rows:
+            return
+        try:
+            with conn.begin_nested():
+                part = self.set_sweep.fire(conn, rows, now)
+        except Exception as error:
+            if len(rows) > 1:
+                for row in rows:
+                    self._set_based(conn, [row], now, fired)
+                return
+            log.exception("deadline_error", deadline_id=rows[0].id, case_code=rows[0].code,
+                          kind=rows[0].kind)
+            self._postpone(conn, rows[0], now, error)
+            fired.counts["postponed"] += 1
+            return
+        fired.add(part)
+
+    def _one(self, conn: Connection, d: Due, now: datetime, fired: Fired) -> str:
         status = conn.execute(select(deadlines.c.status).where(deadlines.c.id == d.id)).scalar()
         if status != "open":  # an earlier action of this batch closed it (a withdrawal)
             return "skipped"
@@ -114,117 +121,49 @@ class Sweeper:
             self._postpone(conn, d, now, error)
             return "postponed"
 
-    def _fire(self, conn: Connection, d: Row[Any], now: datetime, fired: Fired) -> str:
-        if d.kind in OFFICE_KINDS:
-            return self._escalate(conn, d, now, fired)
+    def _fire(self, conn: Connection, d: Due, now: datetime, fired: Fired) -> str:
         if d.kind == "completion":
             fired.applied.append(self.engine.apply_in(conn, Event(
                 d.code, "withdraw", SYSTEM_ACTOR, reason="The completion deadline passed.")))
             self._done(conn, d, now)
             return "withdrawn"
         if d.kind == "cert_expiry":
+            if not _may_expire(conn, d.case_id):
+                return self._expire_certificates(conn, d, now)
             fired.applied.append(self.engine.apply_in(conn, Event(d.code, "expire",
                                                                   SYSTEM_ACTOR)))
             self._done(conn, d, now)
             return "expired"
-        if d.kind in REMINDER_DAYS:
-            return self._remind(conn, d, now, fired)
-        if d.kind in NOTICE_DAYS:
-            return self._notice(conn, d, now, fired)
         return self._close(conn, d, now, "refused", f"unknown deadline kind {d.kind}")
 
-    def _escalate(self, conn: Connection, d: Row[Any], now: datetime, fired: Fired) -> str:
-        level = d.level + 1
-        applied = self.engine.apply_in(conn, Event(
-            d.code, "escalate", SYSTEM_ACTOR, {"deadline": d.kind, "level": level}))
-        case = self._case(conn, d.case_id)
-        reminder = d.kind == "central_review"
-        payload = {**_about(case), "deadline": d.kind, "level": level, "due": iso(d.due_at),
-                   "state": case["state"], "at": iso(now)}
-        kind = "reminder" if reminder else "escalation"
-        for channel, recipient in self._staff(level, reminder):
-            self._message(conn, d, level, case, applied.seq, kind, channel, recipient, "vi",
-                          payload, now, fired)
-        again = calendar.add_working_days(now, self.settings.escalate_again_after_days)
-        conn.execute(update(deadlines).where(deadlines.c.id == d.id)
-                     .values(level=level, fired_at=now, due_at=again))
-        fired.applied.append(applied)
-        return "reminded_officer" if reminder else "escalated"
-
-    def _staff(self, level: int, reminder: bool) -> list[tuple[str, str | None]]:
-        """Who hears about a breach: in-app by role, and e-mail where an address is set."""
-        if reminder:
-            mail = self.settings.city_officer_email
-            return [("inapp", "role:city_officer"), *([("email", mail)] if mail else [])]
-        emails = self.settings.supervisor_emails
-        out: list[tuple[str, str | None]] = [("inapp", "role:supervisor")]
-        if emails:
-            out.append(("email", emails[min(level, len(emails)) - 1]))
-        return out
-
-    def _remind(self, conn: Connection, d: Row[Any], now: datetime, fired: Fired) -> str:
-        due = d.due_at + timedelta(days=REMINDER_DAYS[d.kind])
-        if now < due:
-            self._to_producer(conn, d, now, "completion_reminder",
-                              {"due": iso(due), "days_left": _days_left(now, due)}, fired)
+    def _expire_certificates(self, conn: Connection, d: Due, now: datetime) -> str:
+        """The case has left the states ``expire`` leaves (rejected, withdrawn, or back in
+        review): no case transition, but its certificates past their last day expire."""
+        ended = conn.execute(EXPIRE_CERTIFICATES, {"owner": d.case_id,
+                                                   "today": local(now).date()}).rowcount
+        log.info("certificate_expired", deadline_id=d.id, case_code=d.code, certificates=ended)
         self._done(conn, d, now)
-        return "reminded" if now < due else "skipped"
+        return "certificate_expired"
 
-    def _notice(self, conn: Connection, d: Row[Any], now: datetime, fired: Fired) -> str:
-        cert = conn.execute(select(certs).where(certs.c.case_id == d.case_id,
-                                                certs.c.status == "valid")
-                            .order_by(certs.c.id.desc()).limit(1)).first()
-        end = certificates.expires_at(cert.valid_to) if cert is not None else now
-        if now < end and cert is not None:
-            self._to_producer(conn, d, now, "certificate_notice", {
-                "certificate": {"number": cert.number, "stars": cert.stars,
-                                "valid_to": cert.valid_to.isoformat()},
-                "due": iso(end), "days_left": _days_left(now, end)}, fired)
-        self._done(conn, d, now)
-        return "noticed" if now < end else "skipped"
+    def _done(self, conn: Connection, d: Due, now: datetime) -> None:
+        conn.execute(CLOSE, {"ids": [d.id], "now": now})
 
-    def _to_producer(self, conn: Connection, d: Row[Any], now: datetime, kind: str,
-                     extra: dict[str, Any], fired: Fired) -> None:
-        case = self._case(conn, d.case_id)
-        payload = {**_about(case), "state": case["state"], "at": iso(now), **extra}
-        for channel, recipient in outbox.channels(case):
-            self._message(conn, d, d.level, case, case["audit_seq"], kind, channel, recipient,
-                          case["producer_lang"], payload, now, fired)
-
-    def _message(self, conn: Connection, d: Row[Any], level: int, case: dict[str, Any],
-                 seq: int, kind: str, channel: str, recipient: str | None, lang: str,
-                 payload: dict[str, Any], now: datetime, fired: Fired) -> None:
-        row = outbox.message(case["id"], seq, kind, channel, recipient, lang, payload, now)
-        # Derived from the deadline and level: firing twice would break the unique key.
-        row["message_id"] = str(uuid.uuid5(MESSAGE_IDS, f"{d.id}/{level}/{channel}/{recipient}"))
-        conn.execute(outbox_rows.insert(), row)
-        fired.messages.append(row["message_id"])
-
-    def _case(self, conn: Connection, case_id: int) -> dict[str, Any]:
-        return dict(conn.execute(CASE.where(cases.c.id == case_id)).one()._mapping)
-
-    def _done(self, conn: Connection, d: Row[Any], now: datetime) -> None:
-        conn.execute(update(deadlines).where(deadlines.c.id == d.id)
-                     .values(status="done", fired_at=now))
-
-    def _close(self, conn: Connection, d: Row[Any], now: datetime, outcome: str,
+    def _close(self, conn: Connection, d: Due, now: datetime, outcome: str,
                why: object) -> str:
         log.warning("deadline_refused", deadline_id=d.id, case_code=d.code, kind=d.kind,
                     error=str(why))
         self._done(conn, d, now)
         return outcome
 
-    def _postpone(self, conn: Connection, d: Row[Any], now: datetime, why: object) -> None:
+    def _postpone(self, conn: Connection, d: Due, now: datetime, why: object) -> None:
         log.warning("deadline_postponed", deadline_id=d.id, case_code=d.code, kind=d.kind,
                     error=str(why))
         conn.execute(update(deadlines).where(deadlines.c.id == d.id)
                      .values(due_at=now + RETRY_LATER))
 
 
-def _about(case: dict[str, Any]) -> dict[str, Any]:
-    return {"case_code": case["code"], "product": case["product"],
-            "producer": case["producer_name"]}
-
-
-def _days_left(now: datetime, due: datetime) -> int:
-    return max(1, math.ceil((due - now) / timedelta(days=1)))
+def _may_expire(conn: Connection, case_id: int) -> bool:
+    """Whether the case, as it stands now, is in a state its rules let ``expire`` leave."""
+    state, rules = conn.execute(select(cases.c.state, cases.c.rule_version)
+                                .where(cases.c.id == case_id)).one()
+    return state in states.lifecycle(rules).sources("expire")

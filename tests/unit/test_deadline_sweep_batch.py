@@ -150,7 +150,8 @@ def test_a_due_escalation_of_a_case_that_moved_on_is_refused_and_closed(world: W
         case_id = conn.execute(select(cases.c.id).where(cases.c.code == code)).scalar_one()
         left = conn.execute(insert(deadlines).values(
             case_id=case_id, kind="review_start", state="registered", due_at=REVIEW_DUE,
-            status="open", working_days=True, level=0, created_at=START)).inserted_primary_key[0]
+            status="open", working_days=True, level=0, created_at=START).returning(deadlines.c.id)
+        ).scalar_one()
     world.clock.set(REVIEW_DUE)
     assert dict(Sweeper(world.app.engine).run()) == {"refused": 1}
     assert escalations(world.app, code) == []
