@@ -20,18 +20,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 import states
-from workflow import audit, effects, guards, machines
+from workflow import audit
 from workflow import statements as stmt
-from workflow.engine import (
-    CERT_STATES,
-    Applied,
-    WorkflowEngine,
-    _rule_version,
-    _wrong_state,
-)
-from workflow.errors import Conflict, InvalidInput, NotFound, OcopError, WrongState
-from workflow.facts import Event, Facts
-from workflow.permissions import check_actor
+from workflow.decide import CERT_STATES, decide, facts_for
+from workflow.engine import Applied, WorkflowEngine
+from workflow.errors import Conflict, InvalidInput, NotFound, OcopError
+from workflow.facts import Event
 from workflow.schema import cases, certificates, deadlines
 
 # Triggers whose every row, in every rule version, leaves the case where it is (escalate).
@@ -125,20 +119,8 @@ def _apply(engine: WorkflowEngine, chain: _Chain, event: Event, now: datetime,
         raise InvalidInput(f"{event.trigger} on case {event.case_code} in a batch takes no "
                            "idempotency key and no expected version.")
     case = chain.case
-    facts = Facts(case, event, now, engine.settings, _rule_version(case, event, now))
-    lc = states.lifecycle(facts.rule_version)
-    rows = lc.rows(event.trigger, facts.state)
-    if not rows:
-        raise WrongState(_wrong_state(facts, lc))
-    check_actor(facts, rows)
-    if facts.state in CERT_STATES:
-        facts.certificate = context.certificates.get(case["id"])
-    facts.open_deadlines = context.clocks.get(case["id"], [])
-    guards.run(rows[0].guards, facts)
-    plan = effects.plan(facts, rows[0].dest)
-    routed = lc.is_routed(event.trigger, facts.state)
-    dest = machines.fire(facts.rule_version, facts.state, event.trigger,
-                         plan.dest if routed else None)
+    facts = facts_for(case, event, now, engine.settings, context.clocks.get(case["id"], []))
+    plan, dest = decide(facts, lambda: context.certificates.get(case["id"]))
     if dest != facts.state or plan.updates or plan.sheets or plan.issue or plan.end_certificates:
         raise AssertionError(f"{event.trigger} from {facts.state} is not internal under "
                              f"{facts.rule_version}")

@@ -12,27 +12,25 @@ import structlog
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 import states
-from workflow import audit, certificates, deadlines, effects, guards, machines, outbox
+from workflow import audit, certificates, deadlines, effects, outbox
 from workflow import statements as stmt
 from workflow.clock import Clock, local
 from workflow.config import Settings
 from workflow.db import write_transaction
+from workflow.decide import decide, facts_for
 from workflow.errors import (
     Conflict,
     InvalidInput,
     NotFound,
     PreconditionFailed,
-    WrongState,
 )
 from workflow.facts import Event, Facts
-from workflow.permissions import check_actor, refusal_hint
 from workflow.schema import certificates as certs
 from workflow.schema import idempotency_keys, score_sheets
 
 log = structlog.get_logger("ocop.engine")
 
 ALL_TRIGGERS = tuple(dict.fromkeys(t for lc in states.LIFECYCLES.values() for t in lc.triggers()))
-CERT_STATES = ("certified", "reevaluation", "central_review")
 
 
 
@@ -99,23 +97,8 @@ class WorkflowEngine:
             raise PreconditionFailed(
                 f"Case {case['code']} is at version {case['version']}, not "
                 f"{event.expected_version}; reload it and decide again.")
-        now = self.clock.now()
-        facts = Facts(case, event, now, self.settings, _rule_version(case, event, now))
-        lc = states.lifecycle(facts.rule_version)
-        rows = lc.rows(event.trigger, facts.state)
-        if not rows:
-            raise WrongState(_wrong_state(facts, lc))
-        check_actor(facts, rows)
-        if facts.state in CERT_STATES:
-            facts.certificate = _current_certificate(conn, case["id"])
-        facts.open_deadlines = live_clocks
-        guards.run(rows[0].guards, facts)
-        plan = effects.plan(facts, rows[0].dest)
-        dest = machines.fire(facts.rule_version, facts.state, event.trigger,
-                             plan.dest if lc.is_routed(event.trigger, facts.state) else None)
-        if dest is None:
-            raise AssertionError(f"{event.trigger} from {facts.state} to {plan.dest} is not in "
-                                 f"the {facts.rule_version} table")
+        facts = facts_for(case, event, self.clock.now(), self.settings, live_clocks)
+        plan, dest = decide(facts, lambda: _current_certificate(conn, case["id"]))
         applied = self._write(conn, facts, plan, dest, request_hash)
         return applied
 
@@ -202,20 +185,6 @@ def _request_hash(event: Event) -> str:
     body = audit.canonical({"case": event.case_code, "trigger": event.trigger,
                             "data": event.data, "reason": event.reason})
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-def _rule_version(case: dict[str, Any], event: Event, now: Any) -> str:
-    if event.trigger == "start_review" and not case["rules_pinned"]:
-        return states.rule_version_for(local(now).date())
-    return str(case["rule_version"])
-
-
-def _wrong_state(f: Facts, lc: states.Lifecycle) -> str:
-    trigger = f.event.trigger
-    sources = lc.sources(trigger)
-    where = (f"is allowed only from {', '.join(sources)}" if sources
-             else f"does not exist under rule version {lc.version}")
-    return f"Case {f.code} is in state {f.state}; {trigger} {where}; {refusal_hint(lc, f.state)}."
 
 
 def _current_certificate(conn: Connection, case_id: int) -> dict[str, Any] | None:
