@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DOCUMENTS = ("registration_form", "business_plan", "product_standard")
 
@@ -66,7 +67,7 @@ def default_sqlite_url(env: Mapping[str, str]) -> str:
     return f"sqlite:///{home / 'ocop.db'}"
 
 
-def worker_settings(env: Mapping[str, str], base: Settings) -> dict[str, object]:
+def worker_settings(env: Mapping[str, str], base: Settings) -> dict[str, Any]:
     """The workers' settings. Without ``OCOP_BROKER_URL`` the embedded default is kombu's
     ``filesystem://`` transport in ``$OCOP_HOME/broker``: a real worker process, no Redis."""
     home = Path(env.get("OCOP_HOME", "var"))

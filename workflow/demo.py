@@ -72,8 +72,9 @@ def load(app: App) -> dict[str, str]:
         for name, kind, district, commune, email, *_ in PRODUCERS:
             ids.append(registry.add_producer(conn, clock.now(), name, kind, district, commune,
                                              email))
-        for name, role, district, commune in STAFF:
-            tokens[name] = registry.add_user(conn, clock.now(), name, role, district, commune)
+        for user, role, user_district, user_commune in STAFF:
+            tokens[user] = registry.add_user(conn, clock.now(), user, role, user_district,
+                                             user_commune)
         for i, pid in enumerate(ids):
             tokens[f"producer{i + 1}"] = registry.add_user(
                 conn, clock.now(), f"producer{i + 1}", "producer", producer_id=pid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,7 +162,7 @@ class WorkflowEngine:
                        response=stored.response["case"])
 
 
-def _split_clocks(rows: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _split_clocks(rows: Sequence[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The case columns, and the live clocks joined onto its rows."""
     first = rows[0]._mapping
     case = {k: v for k, v in first.items() if not k.startswith("clock_")}

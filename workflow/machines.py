@@ -29,7 +29,8 @@ class _Firing:
 
 
 def _leads_to_outcome(event: EventData) -> bool:
-    return bool(event.transition.dest == event.model.outcome)
+    firing: _Firing = event.model  # type: ignore[assignment]
+    return event.transition is not None and event.transition.dest == firing.outcome
 
 
 def _definition(lc: Lifecycle) -> list[dict[str, Any]]:
