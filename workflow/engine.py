@@ -6,6 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -45,6 +46,7 @@ class Applied:
     message_ids: tuple[str, ...] = ()
     replayed: bool = False
     response: dict[str, Any] | None = field(default=None, compare=False)
+    lease: datetime | None = None  # the messages' dispatch lease, held by the after-commit nudge
 
 
 class WorkflowEngine:
@@ -57,6 +59,9 @@ class WorkflowEngine:
         self.settings = settings
         self.view = view
         self.after_commit: list[Callable[[Applied], None]] = []
+        # Set by the relay that nudges after commit: the transition writes its messages already
+        # leased to that nudge, which then publishes without a write transaction of its own.
+        self.outbox_lease: timedelta | None = None
 
     def apply(self, event: Event) -> Applied:
         if event.trigger not in ALL_TRIGGERS:
@@ -130,13 +135,15 @@ class WorkflowEngine:
                  "recorded_at": now} for s in plan.sheets])
         if not internal:
             deadlines.apply(conn, f, dest, issued["valid_to"] if issued else None)
+        lease = now + self.outbox_lease if self.outbox_lease else None
         messages = [] if internal else outbox.status_messages(
             case, seq, event.trigger, f.state, dest, now,
-            _message_extra(plan, issued, event, case, dest))
+            _message_extra(plan, issued, event, case, dest), available_at=lease)
         if messages:
             conn.execute(stmt.INSERT_OUTBOX, messages)
         applied = Applied(case["code"], event.trigger, f.state, dest, case["version"] + 1, seq,
-                          tuple(m["message_id"] for m in messages))
+                          tuple(m["message_id"] for m in messages),
+                          lease=lease if messages else None)
         if event.idempotency_key:
             response = self.view(conn, case["code"]) if self.view else {}
             conn.execute(insert(idempotency_keys).values(

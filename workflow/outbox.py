@@ -22,23 +22,31 @@ def channels(case: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 
 def status_messages(case: dict[str, Any], seq: int, trigger: str, source: str, dest: str,
-                    now: datetime, extra: dict[str, Any]) -> list[dict[str, Any]]:
-    """The producer's status notification of one transition, one row per channel."""
+                    now: datetime, extra: dict[str, Any], *,
+                    available_at: datetime | None = None) -> list[dict[str, Any]]:
+    """The producer's status notification of one transition, one row per channel.
+
+    ``available_at``: the end of the dispatch lease when the rows are written already leased
+    to the relay's after-commit nudge (which then publishes without a write of its own);
+    by default the rows are due at once, for the periodic relay."""
     payload = {
         "case_code": case["code"], "product": case["product"], "producer": case["producer_name"],
         "trigger": trigger, "from": source, "state": dest, "at": iso(now), "seq": seq, **extra,
     }
     return [
-        message(case["id"], seq, "status", channel, recipient, case["producer_lang"], payload, now)
+        message(case["id"], seq, "status", channel, recipient, case["producer_lang"], payload, now,
+                available_at=available_at)
         for channel, recipient in channels(case)
     ]
 
 
 def message(case_id: int, seq: int, kind: str, channel: str, recipient: str | None, lang: str,
-            payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+            payload: dict[str, Any], now: datetime, *,
+            available_at: datetime | None = None) -> dict[str, Any]:
+    """One outbox row, pending; due at ``available_at`` (a dispatch lease's end) or now."""
     return {
         "message_id": str(uuid.uuid4()), "case_id": case_id, "audit_seq": seq, "kind": kind,
         "channel": channel, "recipient": recipient, "lang": lang, "payload": payload,
-        "status": PENDING, "attempts": 0, "available_at": now, "sent_at": None,
+        "status": PENDING, "attempts": 0, "available_at": available_at or now, "sent_at": None,
         "last_error": None, "created_at": now,
     }

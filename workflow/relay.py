@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import Connection, Engine, Row, select, update
+from sqlalchemy import Connection, Engine, select, update
 
-from workflow.channels import Channel, DeliveryError, Outgoing, PermanentFailure, channels_for
-from workflow.channels.render import render
-from workflow.clock import Clock, parse_iso
+from workflow.channels import Channel, channels_for
+from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.db import write_transaction
+from workflow.delivery import Delivery
 from workflow.errors import NotFound, WrongState
-from workflow.outbox import FAILED, PENDING, SENT
-from workflow.schema import cases, outbox, producers
+from workflow.outbox import FAILED, PENDING
+from workflow.schema import outbox
 
 if TYPE_CHECKING:
     from workflow.bootstrap import App
@@ -31,12 +31,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("ocop.relay")
 
-# (message ids, their dispatch lease) -> the ids it could not hand over
-Publish = Callable[[Sequence[str], str], Sequence[str]]
-MESSAGE = (select(outbox, cases.c.code, producers.c.webhook_secret)
-           .join(cases, cases.c.id == outbox.c.case_id)
-           .join(producers, producers.c.id == cases.c.producer_id))
-MAX_BACKOFF = 6 * 3600.0
+# (groups of message ids — one delivery task each —, their dispatch lease) -> the ids it
+# could not hand over
+Publish = Callable[[Sequence[Sequence[str]], str], Sequence[str]]
+DELIVER, DELIVER_ALL = "ocop.deliver", "ocop.deliver_all"
 
 
 class CeleryPublisher:
@@ -45,20 +43,26 @@ class CeleryPublisher:
     def __init__(self, celery: Callable[[], Any]) -> None:
         self._celery = celery
 
-    def __call__(self, ids: Sequence[str], lease: str) -> Sequence[str]:
+    def __call__(self, groups: Sequence[Sequence[str]], lease: str) -> Sequence[str]:
+        ids = [i for group in groups for i in group]
         if not ids:
             return ()
         try:
             celery = self._celery()
             with celery.producer_or_acquire() as producer:
-                for done, message_id in enumerate(ids):
+                for done, group in enumerate(groups):
+                    # One task per group: a transition's messages travel together (one task,
+                    # two transactions); a lone message keeps the original task and signature.
+                    name, first = (DELIVER, group[0]) if len(group) == 1 else \
+                        (DELIVER_ALL, list(group))
                     try:
-                        celery.send_task("ocop.deliver", args=[message_id, lease],
-                                         producer=producer, retry=False, ignore_result=True)
+                        celery.send_task(name, args=[first, lease], producer=producer,
+                                         retry=False, ignore_result=True)
                     except Exception as error:
+                        waiting = [i for g in groups[done:] for i in g]
                         log.warning("relay_publish_failed", error=str(error),
-                                    waiting=len(ids) - done)
-                        return ids[done:]
+                                    waiting=len(waiting))
+                        return waiting
         except Exception as error:
             log.warning("relay_publish_failed", error=str(error), waiting=len(ids))
             return ids
@@ -85,6 +89,7 @@ class Relay:
         self.db, self.clock, self.settings = db, clock, settings
         self.publish = publish
         self._channels = channels
+        self.delivery = Delivery(db, clock, settings, lambda: self.channels)
 
     @property
     def channels(self) -> Mapping[str, Channel]:
@@ -95,17 +100,39 @@ class Relay:
     # -- handing messages to the broker ------------------------------------------------------
 
     def nudge(self, applied: Applied) -> None:
-        """After-commit hook: hand the transition's messages over at once."""
-        self.dispatch(applied.message_ids)
+        """After-commit hook: hand the transition's messages over at once.
+
+        When the engine wrote them already leased (``Applied.lease``: the rows' ``available_at``
+        is the lease's end, see ``lease_for_engine``), they are published as they are, with no
+        write transaction here; otherwise they are leased first. Both are safe if this process
+        dies before publishing: the rows are pending and come back when the lease runs out."""
+        lease = applied.lease
+        if lease is None:
+            self._dispatch(applied.message_ids, together=True)
+        elif applied.message_ids and self.publish is not None:
+            self._publish([list(applied.message_ids)], lease)
+
+    def lease_for_engine(self) -> timedelta | None:
+        """How long the engine should lease a transition's rows to the after-commit nudge: the
+        dispatch lease when this relay publishes, else nothing (rows due at once)."""
+        if self.publish is None:
+            return None
+        return timedelta(seconds=self.settings.outbox_lease_seconds)
 
     def dispatch(self, message_ids: Sequence[str]) -> int:
-        """Claim these pending messages for a lease and publish them; returns how many went."""
+        """Claim these pending messages for a lease and publish them, one delivery task each
+        (they may be many, of many cases: a sweep's); returns how many went."""
+        return self._dispatch(message_ids, together=False)
+
+    def _dispatch(self, message_ids: Sequence[str], together: bool) -> int:
         if not message_ids or self.publish is None:
             return 0
-        lease = self._lease_end()
+        lease = self.delivery.lease_end()
         with write_transaction(self.db) as conn:
             ids = self._claim_batch(conn, list(message_ids), lease)
-        return self._publish(ids, lease)
+        if not ids:
+            return 0
+        return self._publish([ids] if together else [[i] for i in ids], lease)
 
     def dispatch_due(self, batch: int = 500) -> int:
         """Hand over every pending message whose lease ran out (or that was never handed over)."""
@@ -113,7 +140,7 @@ class Relay:
             return 0
         total = 0
         while True:
-            lease = self._lease_end()
+            lease = self.delivery.lease_end()
             with write_transaction(self.db) as conn:
                 found = [r.message_id for r in conn.execute(
                     select(outbox.c.message_id)
@@ -121,7 +148,8 @@ class Relay:
                     .order_by(outbox.c.available_at).limit(batch)
                     .with_for_update(skip_locked=True))]
                 ids = self._claim_batch(conn, found, lease)
-            sent = self._publish(ids, lease) if ids else 0
+            # One task per message: whatever comes back here was lost or failed alone.
+            sent = self._publish([[i] for i in ids], lease) if ids else 0
             total += sent
             if not found or sent < len(ids) or len(found) < batch:
                 return total
@@ -134,81 +162,43 @@ class Relay:
             update(outbox).where(outbox.c.message_id.in_(ids), outbox.c.status == PENDING)
             .values(available_at=lease).returning(outbox.c.message_id)).scalars())
 
-    def _publish(self, ids: list[str], lease: datetime) -> int:
+    def _publish(self, groups: list[list[str]], lease: datetime) -> int:
         assert self.publish is not None
-        failed = list(self.publish(ids, lease.isoformat()))
+        failed = list(self.publish(groups, lease.isoformat()))
         if failed:  # the broker is away: make them due again for the next relay run
             with write_transaction(self.db) as conn:
                 conn.execute(update(outbox).where(outbox.c.message_id.in_(failed),
                                                   outbox.c.status == PENDING)
                              .values(available_at=self.clock.now()))
-        return len(ids) - len(failed)
+        return sum(map(len, groups)) - len(failed)
 
-    def _lease_end(self) -> datetime:
-        return self.clock.now() + timedelta(seconds=self.settings.outbox_lease_seconds)
-
-    # -- delivering one message (inside the delivery task) ----------------------------------
+    # -- delivering (inside the delivery tasks: see workflow/delivery.py) -------------------
 
     def deliver(self, message_id: str, lease: str | None = None) -> str:
         """Send one message and record the outcome; a message already sent is not sent again.
 
         ``lease`` is the dispatch this task belongs to: once the relay has dispatched the
         message again (the lease ran out), this older copy of the task stands down."""
-        with self.db.connect() as conn:
-            row = conn.execute(MESSAGE.where(outbox.c.message_id == message_id)).first()
-        if row is None:
-            return "unknown"
-        if row.status != PENDING:
-            return f"already {row.status}"
-        if not self._claim(row, lease):
-            return "superseded by another dispatch"
-        try:
-            self.channels[row.channel].send(outgoing(row))
-        except PermanentFailure as error:
-            return self._failed(row, str(error), final=True)
-        except Exception as error:  # DeliveryError, or a bug: counted, retried, then failed
-            detail = error if isinstance(error, DeliveryError) else repr(error)
-            return self._failed(row, str(detail), final=False)
-        return self._sent(row)
+        taken = self.delivery.deliver([message_id], lease)
+        return taken.get(message_id) or self.delivery.why_not(message_id)
 
-    def _claim(self, row: Row[Any], lease: str | None) -> bool:
-        """Take the message for a fresh lease if this task belongs to its current dispatch
-        (compare-and-set on ``available_at``): of two copies of a task — a broker redelivery
-        and a relay re-dispatch — only one sends."""
-        expected = parse_iso(lease) if lease else row.available_at
-        with write_transaction(self.db) as conn:
-            taken = conn.execute(update(outbox).where(
-                outbox.c.id == row.id, outbox.c.status == PENDING,
-                outbox.c.available_at == expected).values(available_at=self._lease_end()))
-        return bool(taken.rowcount == 1)
-
-    def _sent(self, row: Row[Any]) -> str:
-        with write_transaction(self.db) as conn:
-            conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.status == PENDING)
-                         .values(status=SENT, sent_at=self.clock.now(),
-                                 attempts=outbox.c.attempts + 1, last_error=None))
-        log.info("delivered", message_id=row.message_id, case_code=row.code,
-                 channel=row.channel, kind=row.kind)
-        return SENT
-
-    def _failed(self, row: Row[Any], error: str, final: bool) -> str:
-        attempts = row.attempts + 1
-        give_up = final or attempts >= self.settings.outbox_max_attempts
-        values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
-        if give_up:
-            values["status"] = FAILED
-        else:
-            values["available_at"] = self.clock.now() + timedelta(seconds=self.backoff(attempts))
-        with write_transaction(self.db) as conn:
-            conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.status == PENDING)
-                         .values(**values))
-        log.warning("delivery_failed", message_id=row.message_id, case_code=row.code,
-                    channel=row.channel, attempts=attempts, error=error, gave_up=give_up)
-        return FAILED if give_up else "retry"
+    def deliver_all(self, message_ids: Sequence[str], lease: str | None = None) -> dict[str, str]:
+        """Send the messages of one dispatch (a transition's) in one task: message id ->
+        outcome for those it took."""
+        return self.delivery.deliver(message_ids, lease)
 
     def backoff(self, attempts: int) -> float:
-        """Seconds before attempt ``attempts + 1``: doubling from the base, at most six hours."""
-        return min(self.settings.outbox_backoff_seconds * 2.0 ** (attempts - 1), MAX_BACKOFF)
+        return self.delivery.backoff(attempts)
+
+    def close(self, polite: bool = True) -> None:
+        """Close the channels' open connections: at worker shutdown (``polite``: SMTP QUIT),
+        or in a forked child that must not use its parent's sockets (``polite=False``)."""
+        for channel in (self._channels or {}).values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                close(polite)
+        if not polite:
+            self._channels = None
 
     # -- operators ---------------------------------------------------------------------------
 
@@ -228,16 +218,11 @@ class Relay:
         return str(row.message_id)
 
 
-def outgoing(row: Row[Any]) -> Outgoing:
-    subject, body = render(row.kind, row.lang, row.payload)
-    return Outgoing(row.message_id, row.kind, row.channel, row.recipient, row.lang, row.code,
-                    subject, body, row.payload, row.webhook_secret)
-
-
 def wire_relay(app: App) -> Relay:
     """The relay of a bootstrapped app: nudged after every commit when a broker is set."""
     publish = celery_publisher(app.settings) if app.settings.broker_url else None
     relay = Relay(app.db, app.clock, app.settings, publish)
     if publish is not None:
         app.engine.after_commit.append(relay.nudge)
+        app.engine.outbox_lease = relay.lease_for_engine()
     return relay

@@ -3,7 +3,6 @@ restart none is missing and the receiver acts on none twice (real Redis and work
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from workflow.simclock import FileClock
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 OFFICER = Actor("commune.officer", "commune_officer", commune="Cự Khê")
 
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def webhooks(app: App, status: str | None = None) -> set[str]:
@@ -59,6 +51,7 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
             conn.execute(update(producers).values(webhook_url=receiver.url("bench")))
             receiver.secrets["bench"] = conn.execute(select(producers.c.webhook_secret)).scalar()
         app.engine.after_commit.clear()  # the relay hands the whole batch over below
+        app.engine.outbox_lease = None
         for code in codes:
             app.engine.apply(Event(code, "submit", OFFICER, DOCS))
         assert app.relay is not None and app.relay.dispatch_due() == 1000  # webhook + in-app

@@ -15,6 +15,10 @@ from workflow.schema import outbox
 class InAppChannel:
     """Nothing leaves the system: recording the row as sent is what makes it visible."""
 
+    # Not external: a delivery task records it together with the next external message
+    # (workflow/delivery.py) instead of in a transaction of its own.
+    external = False
+
     def send(self, message: Outgoing) -> None:
         return None
 

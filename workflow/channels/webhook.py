@@ -38,6 +38,11 @@ class WebhookChannel:
         # Redirects are never followed: a signed event goes only where the producer said.
         self.client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
 
+    def close(self, polite: bool = True) -> None:
+        """Close the kept-alive connections (worker shutdown); a forked child just drops them."""
+        if polite:
+            self.client.close()
+
     def send(self, message: Outgoing) -> None:
         if not message.recipient or not message.secret:
             raise PermanentFailure("The webhook has no URL or no secret.")
