@@ -12,6 +12,8 @@ LIFECYCLES: dict[str, Lifecycle] = {
     lc.version: lc for lc in (v1048.LIFECYCLE, v148.LIFECYCLE, v1489.LIFECYCLE)
 }
 RULE_VERSIONS = tuple(LIFECYCLES)
+# Every state of every version, in lifecycle order.
+ALL_STATES = tuple(dict.fromkeys(s for lc in LIFECYCLES.values() for s in lc.states))
 
 # The first day each decision governs evaluations.
 IN_FORCE_FROM = (("1489", date(2025, 7, 6)), ("148", date(2023, 2, 24)), ("1048", date(1, 1, 1)))
@@ -30,6 +32,7 @@ def lifecycle(version: str) -> Lifecycle:
 
 
 __all__ = [
+    "ALL_STATES",
     "GROUPS",
     "GROUPS_1048",
     "LIFECYCLES",

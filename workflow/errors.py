@@ -16,6 +16,10 @@ class OcopError(Exception):
         self.message = message
         self.details = details
 
+    def text(self, lang: str) -> str:
+        """The sentence in ``lang`` (``vi`` or ``en``)."""
+        return self.message
+
 
 class InvalidInput(OcopError):
     """The request itself is malformed: bad JSON, a score over its part's maximum, unknown group."""

@@ -22,7 +22,7 @@ from workflow.api.problems import http_status
 from workflow.bootstrap import App
 from workflow.clock import aware
 from workflow.console import drawing, forms
-from workflow.console.i18n import STATES
+from workflow.console.i18n import state_names
 from workflow.console.render import pages_of, request_lang
 from workflow.errors import InvalidInput, OcopError, Unauthenticated
 from workflow.facts import Actor, Event
@@ -99,7 +99,7 @@ def inbox(request: Request, state: str | None = None, overdue: bool = False) -> 
         rows = queries.list_cases(conn, app.clock.now(), state or None, None, overdue, actor,
                                   request.app.state.config.page_limit)
     return render(request, "inbox.html", actor=actor, rows=rows, state=state or "",
-                  overdue=overdue, states=list(STATES["en"]))
+                  overdue=overdue, states=list(states.ALL_STATES))
 
 
 def case_context(request: Request, actor: Actor, token: str, code: str) -> dict[str, Any]:
@@ -111,7 +111,8 @@ def case_context(request: Request, actor: Actor, token: str, code: str) -> dict[
     lc = states.lifecycle(view["rule_version"])
     path = [(h["from"], h["to"]) for h in view["history"] if h["from"] and h["from"] != h["to"]]
     lang = request_lang(request)
-    svg = drawing.svg(diagram.mermaid(lc, path), path, view["state"], STATES[lang])
+    svg = drawing.svg(diagram.mermaid(lc, path), path, view["state"],
+                      state_names(lang, lc.states))
     actions = [a["trigger"] for a in allowed if a["allowed"]
                and a["trigger"] not in forms.SYSTEM_ONLY]
     return {"actor": actor, "case": view, "actions": actions, "diagram": svg,
