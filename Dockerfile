@@ -1,6 +1,7 @@
 # The engine's image: API (`ocop serve`), worker (`celery -A worker worker`), beat and the
 # migration job all run from it (see docker-compose.yml).
-FROM python:3.11-slim
+# The base image is pinned to an exact release (bump it on purpose, not by surprise).
+FROM python:3.11.9-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 OCOP_HOME=/var/lib/ocop
 WORKDIR /app

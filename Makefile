@@ -33,4 +33,4 @@ bench: $(STAMP)
 	$(PY) bench/transitions.py
 
 diagram: $(STAMP)
-	$(PY) scripts/readme_diagrams.py
+	$(PY) scripts/diagrams.py

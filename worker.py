@@ -8,10 +8,15 @@ environment's settings. Broker: ``OCOP_BROKER_URL`` (``redis://…``), or by def
 
 from __future__ import annotations
 
+import logging
+import os
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.beat import Scheduler
 from celery.signals import (
     worker_process_init,
     worker_process_shutdown,
@@ -70,12 +75,46 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         # Deadlines are rows, not ETA tasks; beat only says "sweep now" and "relay now". Its
         # schedule state needs no file: a restarted beat just sweeps again (catch-up is free).
-        "beat_scheduler": "celery.beat:Scheduler",
+        # The scheduler is Celery's in-memory one, plus a heartbeat file touched on each tick
+        # (compose's health check reads its age: see ``beat_is_alive``).
+        "beat_scheduler": HeartbeatScheduler,
         "beat_schedule": {
             "sweep-deadlines": {"task": SWEEP, "schedule": settings.sweep_interval},
             "relay-outbox": {"task": RELAY, "schedule": settings.relay_interval},
         },
     }
+
+
+def heartbeat_path(env: Mapping[str, str] | None = None) -> Path:
+    """The file beat touches on each tick: ``$OCOP_BEAT_HEARTBEAT``, else in ``$OCOP_HOME``."""
+    env = os.environ if env is None else env
+    return Path(env.get("OCOP_BEAT_HEARTBEAT")
+                or Path(env.get("OCOP_HOME", "var")) / "beat.heartbeat")
+
+
+class HeartbeatScheduler(Scheduler):  # type: ignore[misc]  # celery is untyped
+    """Celery's scheduler, touching the heartbeat file each time it looks at its schedule
+    (at least every ``min(OCOP_SWEEP_INTERVAL, OCOP_RELAY_INTERVAL)`` seconds)."""
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        path = heartbeat_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+        except OSError as error:  # a health check will say so; the schedule itself goes on
+            logging.getLogger(__name__).warning("cannot touch %s: %s", path, error)
+        return float(super().tick(*args, **kwargs))
+
+
+def beat_is_alive(env: Mapping[str, str] | None = None) -> bool:
+    """Beat's health: its heartbeat is younger than a few of its ticks (at least a minute).
+    ``python -c "import sys, worker; sys.exit(not worker.beat_is_alive())"``."""
+    settings = Settings.from_env(env)
+    limit = max(60.0, 4 * min(settings.sweep_interval, settings.relay_interval))
+    try:
+        return time.time() - heartbeat_path(env).stat().st_mtime < limit
+    except OSError:
+        return False
 
 
 def _transport_options(settings: Settings, redis: bool) -> dict[str, Any]:

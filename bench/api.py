@@ -64,7 +64,8 @@ def seed(app: App, n: int) -> tuple[list[str], dict[str, Any]]:
                                                 producer_id=pid)}
         actors = {k: registry.actor_named(conn, f"bench.{k}") for k in tokens}
         codes = [registry.register_case(conn, now, actors["producer"], registry.Registration(
-            pid, f"Tương {i}", "food")) for i in range(n)]
+            pid, f"Tương {i}", "food"), public_url=app.settings.public_url)
+            for i in range(n)]
     for code in codes:
         app.engine.apply(Event(code, "submit", actors["producer"], DOCS))
         app.engine.apply(Event(code, "start_review", actors["commune"]))

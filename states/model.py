@@ -30,6 +30,10 @@ SUPERVISOR = "supervisor"
 ADMIN = "admin"
 SYSTEM = "system"
 
+# Acts a person may take on a case at almost any time (give up, revoke, re-open); they are
+# never work waiting for someone, so the inbox's "my work" does not count them.
+DISCRETIONARY_TRIGGERS = frozenset({"withdraw", "revoke", "open_reevaluation"})
+
 ROLES = (PRODUCER, COMMUNE_OFFICER, DISTRICT_OFFICER, IP_OFFICER, CITY_OFFICER, SUPERVISOR, ADMIN)
 ALL_ROLES = (*ROLES, SYSTEM)
 

@@ -89,7 +89,8 @@ class World:
         actor = self.actors[producer]
         with write_transaction(self.app.db) as conn:
             return registry.register_case(conn, self.clock.now(), actor, registry.Registration(
-                actor.producer_id or 0, product, group, None, rules))
+                actor.producer_id or 0, product, group, None, rules),
+                public_url=self.app.settings.public_url)
 
     def fire(self, code: str, trigger: str, who: str, data: dict[str, Any] | None = None,
              reason: str | None = None, **kw: Any) -> Applied:

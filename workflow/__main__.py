@@ -1,3 +1,5 @@
+"""``python -m workflow``: the same as ``ocop``."""
+
 from workflow.cli import main
 
 main()

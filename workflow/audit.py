@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from workflow.errors import clause, render
 from workflow.schema import audit_entries, cases
 
 GENESIS = "0" * 64
@@ -59,10 +60,15 @@ def new_entry(case_id: int, case_code: str, seq: int, prev_hash: str,
 class Break:
     case_code: str
     seq: int
-    problem: str
+    why: dict[str, Any]  # a clause of the catalogue's ``error`` kind (``break_edited``)
 
-    def sentence(self) -> str:
-        return f"Audit chain of case {self.case_code} breaks at entry {self.seq}: {self.problem}."
+    @property
+    def problem(self) -> str:
+        return render(self.why["code"], self.why["params"], "en")
+
+    def sentence(self, lang: str = "en") -> str:
+        return render("audit_chain_broken", {"case": self.case_code, "seq": self.seq,
+                                             "problem": self.why}, lang)
 
 
 @dataclass(frozen=True)
@@ -93,20 +99,18 @@ def _check_chain(case: Any, entries: list[Any]) -> Break | None:
     for expected_seq, entry in enumerate(entries, 1):
         row = dict(entry._mapping)
         if row["seq"] != expected_seq:
-            missing = "is missing" if row["seq"] > expected_seq else "is duplicated"
-            return Break(case.code, expected_seq, f"entry {expected_seq} {missing}")
+            return Break(case.code, expected_seq, clause("break_missing", seq=expected_seq)
+                         if row["seq"] > expected_seq
+                         else clause("break_duplicated", seq=expected_seq))
         if row["prev_hash"] != prev:
-            return Break(case.code, row["seq"], "it does not link to the entry before it "
-                         "(an entry was inserted or deleted)")
+            return Break(case.code, row["seq"], clause("break_unlinked"))
         if entry_hash(prev, case.code, row) != row["hash"]:
-            return Break(case.code, row["seq"], "its content no longer matches its hash "
-                         "(the entry was edited)")
+            return Break(case.code, row["seq"], clause("break_edited"))
         prev = row["hash"]
     if case.audit_seq != len(entries) or case.audit_head != prev:
         return Break(case.code, _tail_break(case.audit_seq, len(entries)),
-                     f"the case records {case.audit_seq} entries ending in "
-                     f"{case.audit_head[:12]}…, the trail holds {len(entries)} "
-                     "(entries at the end were deleted or added, or the head was edited)")
+                     clause("break_tail", recorded=case.audit_seq,
+                            head=f"{case.audit_head[:12]}…", held=len(entries)))
     return None
 
 

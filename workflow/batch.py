@@ -105,7 +105,7 @@ class _Context:
 def _chain(locked: Mapping[str, dict[str, Any]], code: str) -> _Chain:
     case = locked.get(code)
     if case is None:
-        raise NotFound(f"No case has the code {code!r}.")
+        raise NotFound("case_not_found", got=code)
     return _Chain(case, case["audit_seq"], case["audit_head"], case["version"])
 
 
@@ -113,11 +113,10 @@ def _apply(engine: WorkflowEngine, chain: _Chain, event: Event, now: datetime,
            context: _Context) -> tuple[dict[str, Any], Applied]:
     """The checks of ``WorkflowEngine.apply_in``, then the next entry of the case's chain."""
     if event.trigger not in INTERNAL_TRIGGERS:
-        raise InvalidInput(f"{event.trigger} is not an internal trigger; only "
-                           f"{', '.join(sorted(INTERNAL_TRIGGERS))} can be applied in a batch.")
+        raise InvalidInput("not_internal_trigger", trigger=event.trigger,
+                           trigger_choices=sorted(INTERNAL_TRIGGERS))
     if event.idempotency_key or event.expected_version is not None:
-        raise InvalidInput(f"{event.trigger} on case {event.case_code} in a batch takes no "
-                           "idempotency key and no expected version.")
+        raise InvalidInput("batch_takes_no_key", trigger=event.trigger, case=event.case_code)
     case = chain.case
     facts = facts_for(case, event, now, engine.settings, context.clocks.get(case["id"], []))
     plan, dest = decide(facts, lambda: context.certificates.get(case["id"]))
@@ -142,6 +141,6 @@ def _write(conn: Connection, chains: list[_Chain], entries: list[dict[str, Any]]
         {"case_id": c.case["id"], "old_version": c.case["version"], "new_version": c.version,
          "seq": c.seq, "head": c.head, "now": now, "rules": c.rules} for c in chains])
     if conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(chains):
-        raise Conflict(f"{len(chains) - result.rowcount} of {len(chains)} cases changed while "
-                       "their batch was applied; try again.")
+        raise Conflict("batch_conflict", changed=len(chains) - result.rowcount,
+                       total=len(chains))
     conn.execute(stmt.INSERT_AUDIT, entries)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -34,15 +35,13 @@ def clock_for(settings: Settings) -> Clock:
     if settings.now is None:
         return SystemClock()
     if not settings.simulation:
-        raise InvalidInput("OCOP_NOW is honoured only when OCOP_SIMULATION=1 (simulation and "
-                           "backfills); unset OCOP_NOW or set OCOP_SIMULATION=1.")
+        raise InvalidInput("now_needs_simulation")
     if settings.now.startswith("@"):  # a clock file that several processes share
         return FileClock(Path(settings.now[1:]))
     try:
         return FixedClock(parse_iso(settings.now))
     except ValueError:
-        raise InvalidInput(f"OCOP_NOW={settings.now!r} is not an ISO 8601 time such as "
-                           "2025-03-10T09:00:00+07:00.") from None
+        raise InvalidInput("now_invalid", got=settings.now) from None
 
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None,
@@ -50,7 +49,10 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None,
     settings = settings or Settings.from_env()
     clock = clock or clock_for(settings)
     db = db or make_engine(settings.database_url)
-    engine = WorkflowEngine(db, clock, settings, view=case_view)
+    # An idempotent replay answers the first result, status link included (the caller who
+    # applied the event may see the case).
+    engine = WorkflowEngine(db, clock, settings,
+                            view=partial(case_view, public_url=settings.public_url))
     app = App(settings, clock, db, engine)
     app.relay = wire_relay(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,9 +58,22 @@ class Settings:
             required_documents=tuple(d.strip() for d in docs.split(",") if d.strip())
             if docs is not None else settings.required_documents,
             clock_overrides=overrides,
-            public_url=env.get("OCOP_PUBLIC_URL", settings.public_url),
+            public_url=env.get("OCOP_PUBLIC_URL")
+            or listen_url(env.get("OCOP_HOST"), env.get("OCOP_PORT")),
             **worker_settings(env, settings),
         )
+
+
+def listen_url(host: str | None, port: int | str | None) -> str:
+    """The address ``ocop run`` / ``ocop serve`` listen on (``OCOP_HOST``, ``OCOP_PORT``): what
+    links and QR codes point to when ``OCOP_PUBLIC_URL`` is unset. A wildcard host (all
+    interfaces) is reached through the machine's name."""
+    host = (host or "").strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = socket.gethostname()
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{str(port or '').strip() or 8000}"
 
 
 def default_sqlite_url(env: Mapping[str, str]) -> str:

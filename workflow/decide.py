@@ -41,7 +41,7 @@ def decide(facts: Facts, certificate: Callable[[], dict[str, Any] | None]
     trigger = facts.event.trigger
     rows = lc.rows(trigger, facts.state)
     if not rows:
-        raise WrongState(wrong_state(facts, lc))
+        raise wrong_state(facts, lc)
     check_actor(facts, rows)
     if facts.state in CERT_STATES:
         facts.certificate = certificate()
@@ -55,9 +55,10 @@ def decide(facts: Facts, certificate: Callable[[], dict[str, Any] | None]
     return plan, dest
 
 
-def wrong_state(f: Facts, lc: states.Lifecycle) -> str:
-    trigger = f.event.trigger
-    sources = lc.sources(trigger)
-    where = (f"is allowed only from {', '.join(sources)}" if sources
-             else f"does not exist under rule version {lc.version}")
-    return f"Case {f.code} is in state {f.state}; {trigger} {where}; {refusal_hint(lc, f.state)}."
+def wrong_state(f: Facts, lc: states.Lifecycle) -> WrongState:
+    trigger, sources, now = f.event.trigger, lc.sources(f.event.trigger), refusal_hint(lc, f.state)
+    if not sources:
+        return WrongState("trigger_not_in_rules", case=f.code, state=f.state, trigger=trigger,
+                          version=lc.version, now=now)
+    return WrongState("wrong_state", case=f.code, state=f.state, trigger=trigger,
+                      sources=list(sources), now=now)

@@ -1,25 +1,43 @@
-"""``ocop demo``: a handful of Hanoi producers with cases in several states.
+"""``ocop demo``: Hanoi producers with cases at every step, as a coordination office sees them
+today.
 
-Dossiers are backfilled on a simulated clock (as staff importing historic files would), so each
-case's history carries real dates and the rule version of its time.
+Dossiers are backfilled on a simulated clock in date order, as staff importing files would,
+with the deadline sweep run whenever a deadline fell due (escalations, reminders, certificate
+notices and expiries happen when they would have): each case's history carries real dates and
+the rule version of its time. Historic dossiers (1048 in 2022, 148 in 2024) keep fixed dates;
+the live ones, all under Decision 1489, are dated back from today, so on any day there is work
+waiting for every demo role: the commune officers, the IP officer, the city officer, the
+producers, and an escalated case for the supervisor. Districts were abolished on 2025-07-01:
+the district officers who scored the 148 and 1048 dossiers stay in the record but can no longer
+sign in.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from workflow import registry
 from workflow.bootstrap import App, bootstrap
-from workflow.clock import VIETNAM, FixedClock
+from workflow.clock import VIETNAM, FixedClock, local
 from workflow.db import write_transaction
 from workflow.facts import Event
-from workflow.schema import cases
+from workflow.schema import cases, deadlines, users
+from workflow.sweep import Sweeper
 
 DOCS = {"documents": ["registration_form", "business_plan", "product_standard"]}
+CRITERIA = {"criteria": {"origin": True, "local_labour": True, "idea": True,
+                         "cultural_identity": True}}
+# The live cases are dated back from today, never from before this day.
+EARLIEST_TODAY = datetime(2026, 11, 30, 9, 0, tzinfo=VIETNAM)
+TOKENS_FILE = "demo-tokens.txt"
 
 
 def sheets(*totals: tuple[float, float, float], ok: bool = True) -> dict[str, Any]:
@@ -27,24 +45,22 @@ def sheets(*totals: tuple[float, float, float], ok: bool = True) -> dict[str, An
                        for i, (a, b, c) in enumerate(totals, 1)], "mandatory_ok": ok}
 
 
+def trademark(number: str, holder: str, on: str) -> dict[str, Any]:
+    return {"certificate_no": number, "holder": holder, "registered_on": on}
+
+
 PRODUCERS = [
-    # name, kind, district, commune, email, product, group, subgroup
-    ("HTX Tương Cự Đà", "cooperative", "Thanh Oai", "Cự Khê", "tuongcuda@example.vn",
-     "Tương Cự Đà", "food", "seasonings"),
+    # name, kind, district (before 2025), commune, e-mail
+    ("HTX Tương Cự Đà", "cooperative", "Thanh Oai", "Cự Khê", "tuongcuda@example.vn"),
     ("Cơ sở Sơn mài Khảm trai Chuyên Mỹ", "household", "Phú Xuyên", "Chuyên Mỹ",
-     "khamtrai@example.vn", "Tranh sơn mài khảm trai", "handicraft", "lacquer"),
-    ("HTX Lụa Vạn Phúc", "cooperative", "Hà Đông", "Vạn Phúc", "luavanphuc@example.vn",
-     "Khăn lụa tơ tằm Vạn Phúc", "handicraft", "silk"),
-    ("Tổ hợp tác Miến dong Minh Hồng", "cooperative_group", "Ba Vì", "Minh Hồng", None,
-     "Miến dong Minh Hồng", "food", "rice and starch noodles"),
-    ("Công ty TNHH Trà sen Quảng An", "enterprise", "Tây Hồ", "Quảng An",
-     "trasen@example.vn", "Trà sen Tây Hồ", "beverage", "tea"),
+     "khamtrai@example.vn"),
+    ("HTX Lụa Vạn Phúc", "cooperative", "Hà Đông", "Vạn Phúc", "luavanphuc@example.vn"),
+    ("Tổ hợp tác Miến dong Minh Hồng", "cooperative_group", "Ba Vì", "Minh Hồng", None),
+    ("Công ty TNHH Trà sen Quảng An", "enterprise", "Tây Hồ", "Quảng An", "trasen@example.vn"),
 ]
 
+# name, role, district, commune; district officers only acted before 2025-07-01.
 STAFF = [
-    ("thanhoai.officer", "district_officer", "Thanh Oai", None),
-    ("phuxuyen.officer", "district_officer", "Phú Xuyên", None),
-    ("hadong.officer", "district_officer", "Hà Đông", None),
     ("cukhe.officer", "commune_officer", None, "Cự Khê"),
     ("chuyenmy.officer", "commune_officer", None, "Chuyên Mỹ"),
     ("quangan.officer", "commune_officer", None, "Quảng An"),
@@ -54,6 +70,78 @@ STAFF = [
     ("city.office", "city_officer", None, None),
     ("supervisor", "supervisor", None, None),
     ("admin", "admin", None, None),
+    ("thanhoai.officer", "district_officer", "Thanh Oai", None),
+    ("phuxuyen.officer", "district_officer", "Phú Xuyên", None),
+    ("hadong.officer", "district_officer", "Hà Đông", None),
+]
+RETIRED = ("district_officer",)  # their districts no longer exist: no sign-in
+
+# key: product, group, subgroup (the producer is the one who registers it)
+CASES = {
+    "silk_1048": ("Khăn lụa tơ tằm Vạn Phúc", "fabric_garment", "silk"),
+    "soya_148": ("Tương Cự Đà", "food", "seasonings"),
+    "lacquer_148": ("Tranh sơn mài khảm trai", "handicraft", "lacquer"),
+    "silk": ("Khăn lụa tơ tằm Vạn Phúc", "handicraft", "silk"),
+    "tea": ("Trà sen Tây Hồ", "beverage", "tea"),
+    "noodles": ("Miến dong Minh Hồng", "food", "rice and starch noodles"),
+    "box": ("Hộp sơn mài khảm trai", "handicraft", "lacquer"),
+    "tray": ("Khay sơn mài Chuyên Mỹ", "handicraft", "lacquer"),
+    "vermicelli": ("Miến dong Cự Đà", "food", "rice and starch noodles"),
+    "glutinous": ("Tương nếp Cự Đà", "food", "seasonings"),
+    "lotus": ("Trà sen bách diệp", "beverage", "tea"),
+}
+
+# when (a date, or days before today), case, trigger, who, data, reason
+EVENTS: list[tuple[str | int, str, str, str, dict[str, Any] | None, str | None]] = [
+    ("2022-05-09", "silk_1048", "register", "producer3", None, None),
+    ("2022-05-10", "silk_1048", "submit", "vanphuc.officer", DOCS, None),
+    ("2022-05-16", "silk_1048", "start_review", "hadong.officer", None, None),
+    ("2022-06-20", "silk_1048", "record_district_score", "hadong.officer",
+     sheets((30, 20, 30)), None),
+    ("2022-08-15", "silk_1048", "record_city_score", "city.office", sheets((31, 20, 29)), None),
+    ("2024-03-04", "soya_148", "register", "producer1", None, None),
+    ("2024-03-05", "soya_148", "submit", "producer1", DOCS, None),
+    ("2024-03-11", "soya_148", "start_review", "thanhoai.officer", None, None),
+    ("2024-04-02", "soya_148", "record_district_score", "thanhoai.officer",
+     sheets((33, 20, 28), (35, 21, 27)), None),
+    ("2024-04-15", "soya_148", "verify_ip", "dost.ip",
+     trademark("4-0312345-000", "HTX Tương Cự Đà", "2019-08-20"), None),
+    ("2024-06-10", "soya_148", "record_city_score", "city.office", sheets((34, 21, 28)), None),
+    ("2024-08-05", "lacquer_148", "register", "producer2", None, None),
+    ("2024-08-06", "lacquer_148", "submit", "producer2", DOCS, None),
+    ("2024-08-12", "lacquer_148", "start_review", "phuxuyen.officer", None, None),
+    ("2024-09-09", "lacquer_148", "record_district_score", "phuxuyen.officer",
+     sheets((26, 16, 20)), None),
+    (150, "silk", "register", "producer3", None, None),
+    (149, "silk", "submit", "producer3", DOCS, None),
+    (145, "silk", "start_review", "vanphuc.officer", None, None),
+    (132, "silk", "record_commune_prescore", "vanphuc.officer", CRITERIA, None),
+    (120, "silk", "verify_ip", "dost.ip",
+     trademark("4-0401234-000", "HTX Lụa Vạn Phúc", "2020-03-12"), None),
+    (60, "silk", "record_city_score", "city.office", sheets((38, 24, 30), (37, 24, 31)), None),
+    (75, "tea", "register", "producer5", None, None),
+    (74, "tea", "submit", "producer5", DOCS, None),
+    (70, "tea", "start_review", "quangan.officer", None, None),
+    (56, "tea", "record_commune_prescore", "quangan.officer", CRITERIA, None),
+    (45, "tea", "verify_ip", "dost.ip",
+     trademark("4-0298765-000", "Công ty TNHH Trà sen Quảng An", "2018-02-11"), None),
+    (56, "noodles", "register", "producer4", None, None),
+    (55, "noodles", "submit", "producer4", DOCS, None),
+    (48, "noodles", "start_review", "minhhong.officer", None, None),
+    (28, "noodles", "request_completion", "minhhong.officer", {"days": 30},
+     "Thiếu phiếu kiểm nghiệm an toàn thực phẩm"),
+    (40, "box", "register", "producer2", None, None),
+    (39, "box", "submit", "producer2", DOCS, None),
+    (35, "box", "start_review", "chuyenmy.officer", None, None),
+    (20, "box", "record_commune_prescore", "chuyenmy.officer", CRITERIA, None),
+    (29, "tray", "register", "producer2", None, None),
+    (28, "tray", "submit", "producer2", DOCS, None),
+    (21, "vermicelli", "register", "producer1", None, None),
+    (20, "vermicelli", "submit", "producer1", DOCS, None),
+    (14, "vermicelli", "start_review", "cukhe.officer", None, None),
+    (6, "glutinous", "register", "producer1", None, None),
+    (5, "glutinous", "submit", "producer1", DOCS, None),
+    (2, "lotus", "register", "producer5", None, None),
 ]
 
 
@@ -62,84 +150,106 @@ def is_empty(app: App) -> bool:
         return conn.execute(select(func.count()).select_from(cases)).scalar_one() == 0
 
 
+def tokens_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where the demo users' tokens are written: ``$OCOP_HOME/demo-tokens.txt``."""
+    return Path((os.environ if env is None else env).get("OCOP_HOME", "var")) / TOKENS_FILE
+
+
 def load(app: App) -> dict[str, str]:
-    """Load the demo; returns each demo user's API token."""
-    clock = FixedClock(datetime(2024, 3, 4, 9, 0, tzinfo=VIETNAM))
+    """Load the demo; returns the API token of each demo user who may sign in."""
+    today = max(local(app.clock.now()), EARLIEST_TODAY)
+    clock = FixedClock(datetime(2022, 5, 9, 8, 0, tzinfo=VIETNAM))
     sim = bootstrap(replace(app.settings), clock=clock, db=app.db)
+    tokens = _people(app, clock.now())
+    step = _Stepper(sim, clock)
+    for when, key, trigger, who, data, reason in sorted(
+            EVENTS, key=lambda e: _moment(e[0], today)):
+        step(_moment(when, today), key, trigger, who, data, reason)
+    step.catch_up(max(today, local(app.clock.now())))
+    _retire(app)
+    return {name: token for name, token in tokens.items() if _role(name) not in RETIRED}
+
+
+def save_tokens(path: Path, tokens: Mapping[str, str]) -> None:
+    """``path``: one line per demo user — name, role, scope, token (the last field) — tab
+    separated, under a ``#`` header line."""
+    lines = ["# name\trole\tscope\ttoken (demo users; paste the token on the sign-in page)"]
+    lines += [f"{name}\t{_role(name)}\t{_scope(name)}\t{token}" for name, token in tokens.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _role(name: str) -> str:
+    staff = {user: role for user, role, *_ in STAFF}
+    return staff.get(name, "producer")
+
+
+def _scope(name: str) -> str:
+    for user, _, district, commune in STAFF:
+        if user == name:
+            return commune or district or "Hà Nội"
+    return PRODUCERS[int(name.removeprefix("producer")) - 1][0]
+
+
+def _moment(when: str | int, today: datetime) -> datetime:
+    if isinstance(when, int):
+        return (today - timedelta(days=when)).replace(hour=9, minute=0, second=0,
+                                                      microsecond=0)
+    return datetime.fromisoformat(when).replace(hour=9, tzinfo=VIETNAM)
+
+
+def _people(app: App, now: datetime) -> dict[str, str]:
     tokens: dict[str, str] = {}
-    ids: list[int] = []
     with write_transaction(app.db) as conn:
-        for name, kind, district, commune, email, *_ in PRODUCERS:
-            ids.append(registry.add_producer(conn, clock.now(), name, kind, district, commune,
-                                             email))
-        for user, role, user_district, user_commune in STAFF:
-            tokens[user] = registry.add_user(conn, clock.now(), user, role, user_district,
-                                             user_commune)
-        for i, pid in enumerate(ids):
-            tokens[f"producer{i + 1}"] = registry.add_user(
-                conn, clock.now(), f"producer{i + 1}", "producer", producer_id=pid)
-    step = _stepper(sim, clock)
-    soya = step.register(ids[0], 0, "2024-03-04")
-    step(soya, "submit", "producer1", "2024-03-05", DOCS)
-    step(soya, "start_review", "thanhoai.officer", "2024-03-11")
-    step(soya, "record_district_score", "thanhoai.officer", "2024-04-02",
-         sheets((33, 20, 28), (35, 21, 27)))
-    step(soya, "verify_ip", "dost.ip", "2024-04-15",
-         {"certificate_no": "4-0312345-000", "holder": "HTX Tương Cự Đà",
-          "registered_on": "2019-08-20"})
-    step(soya, "record_city_score", "city.office", "2024-06-10", sheets((34, 21, 28)))
-    lacquer = step.register(ids[1], 1, "2025-08-04")
-    step(lacquer, "submit", "producer2", "2025-08-05", DOCS)
-    step(lacquer, "start_review", "chuyenmy.officer", "2025-08-11")
-    step(lacquer, "record_commune_prescore", "chuyenmy.officer", "2025-08-25",
-         {"criteria": {"origin": True, "local_labour": True, "idea": True,
-                       "cultural_identity": True}})
-    step(lacquer, "record_no_ip", "dost.ip", "2025-09-08", reason="no trademark registered yet")
-    silk = step.register(ids[2], 2, "2022-05-09", rules="1048", group="fabric_garment")
-    step(silk, "submit", "vanphuc.officer", "2022-05-10", DOCS)
-    step(silk, "start_review", "hadong.officer", "2022-05-16")
-    step(silk, "record_district_score", "hadong.officer", "2022-06-20",
-         sheets((30, 20, 30)))
-    step(silk, "record_city_score", "city.office", "2022-08-15", sheets((31, 20, 29)))
-    noodles = step.register(ids[3], 3, "2026-10-05")
-    step(noodles, "submit", "producer4", "2026-10-06", DOCS)
-    step(noodles, "start_review", "minhhong.officer", "2026-10-12")
-    step(noodles, "request_completion", "minhhong.officer", "2026-11-02",
-         {"days": 30}, reason="Thiếu phiếu kiểm nghiệm an toàn thực phẩm")
-    tea = step.register(ids[4], 4, "2025-09-01")
-    step(tea, "submit", "producer5", "2025-09-02", DOCS)
-    step(tea, "start_review", "quangan.officer", "2025-09-08")
-    step(tea, "record_commune_prescore", "quangan.officer", "2025-09-22",
-         {"criteria": {"origin": True, "local_labour": True, "idea": True,
-                       "cultural_identity": True}})
-    step(tea, "verify_ip", "dost.ip", "2025-10-06",
-         {"certificate_no": "4-0298765-000", "holder": "Công ty TNHH Trà sen Quảng An",
-          "registered_on": "2018-02-11"})
-    step(tea, "record_city_score", "city.office", "2025-11-20",
-         sheets((38, 24, 30), (37, 23, 31)))
+        ids = [registry.add_producer(conn, now, name, kind, district, commune, email)
+               for name, kind, district, commune, email in PRODUCERS]
+        for user, role, district, commune in STAFF:
+            tokens[user] = registry.add_user(conn, now, user, role, district, commune)
+        for i, pid in enumerate(ids, 1):
+            tokens[f"producer{i}"] = registry.add_user(conn, now, f"producer{i}", "producer",
+                                                       producer_id=pid)
     return tokens
 
 
-class _stepper:
+def _retire(app: App) -> None:
+    """District officers keep their place in the record; nobody holds their token any more."""
+    with write_transaction(app.db) as conn:
+        for user, role, *_ in STAFF:
+            if role in RETIRED:
+                conn.execute(update(users).where(users.c.name == user).values(
+                    token_hash=registry.token_hash(secrets.token_urlsafe(32))))
+
+
+class _Stepper:
     def __init__(self, sim: App, clock: FixedClock) -> None:
         self.sim, self.clock = sim, clock
+        self.sweeper = Sweeper(sim.engine)
+        self.codes: dict[str, str] = {}
 
-    def _at(self, day: str) -> None:
-        self.clock.set(datetime.fromisoformat(day).replace(hour=9, tzinfo=VIETNAM))
-
-    def register(self, producer_id: int, i: int, day: str, rules: str | None = None,
-                 group: str | None = None) -> str:
-        self._at(day)
-        _, _, _, _, _, product, default_group, subgroup = PRODUCERS[i]
+    def __call__(self, at: datetime, key: str, trigger: str, who: str,
+                 data: dict[str, Any] | None, reason: str | None) -> None:
+        self.catch_up(at)
+        self.clock.set(at)
         with write_transaction(self.sim.db) as conn:
-            actor = registry.actor_named(conn, f"producer{i + 1}")
-            return registry.register_case(conn, self.clock.now(), actor, registry.Registration(
-                producer_id, product, group or default_group, subgroup, rules))
+            actor = registry.actor_named(conn, who)
+            if trigger == "register":
+                product, group, subgroup = CASES[key]
+                self.codes[key] = registry.register_case(
+                    conn, at, actor, registry.Registration(
+                        actor.producer_id or 0, product, group, subgroup),
+                    public_url=self.sim.settings.public_url)
+                return
+        self.sim.engine.apply(Event(self.codes[key], trigger, actor, data or {}, reason))
 
-    def __call__(self, code: str, trigger: str, user: str, day: str,
-                 data: dict[str, Any] | None = None, reason: str | None = None) -> None:
-        self._at(day)
-        with self.sim.db.connect() as conn:
-            actor = registry.actor_named(conn, user)
-        self.sim.engine.apply(Event(code, trigger, actor, data or {}, reason))
-
+    def catch_up(self, until: datetime) -> None:
+        """Sweep at each moment a deadline fell due up to ``until``, as the scheduler would."""
+        last = None
+        while True:
+            with self.sim.db.connect() as conn:
+                due = conn.execute(select(func.min(deadlines.c.due_at))
+                                   .where(deadlines.c.status == "open")).scalar()
+            if due is None or due > until or due == last:
+                return
+            last = due
+            self.clock.set(max(due, self.clock.now()))
+            self.sweeper.run()

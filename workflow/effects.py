@@ -17,6 +17,7 @@ from states.model import (
     IP_CHECK,
     REJECTED,
 )
+from workflow import explain
 from workflow.errors import GuardFailed
 from workflow.facts import Facts
 from workflow.scoring import Sheet, capped, mean_score, parse_sheets, stars_for
@@ -43,7 +44,11 @@ class Plan:
 
 def plan(facts: Facts, single_dest: str | None) -> Plan:
     handler = HANDLERS.get(facts.event.trigger)
-    return handler(facts) if handler else Plan(single_dest, audit=_echo(facts))
+    if handler is None:
+        return Plan(single_dest, audit=_echo(facts))
+    decided = handler(facts)
+    explain.annotate(facts, decided)  # why: a reason code the console renders in words
+    return decided
 
 
 def _echo(f: Facts) -> dict[str, Any]:
@@ -154,7 +159,7 @@ def request_completion(f: Facts) -> Plan:
 def resubmit(f: Facts) -> Plan:
     back = f.case["return_state"]
     if back is None:
-        raise GuardFailed(f"Case {f.code} has no state waiting for its completion.")
+        raise GuardFailed("no_return_state", case=f.code)
     return Plan(back, updates={"return_state": None}, audit={"returns_to": back, **_echo(f)})
 
 

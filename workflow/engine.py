@@ -85,11 +85,11 @@ class WorkflowEngine:
         """Apply ``event`` inside the caller's write transaction (the scheduler marks its
         deadline fired in the same one). Raises before writing anything if refused."""
         if event.trigger not in ALL_TRIGGERS:
-            raise InvalidInput(f"Unknown trigger {event.trigger!r}; the triggers are "
-                               f"{', '.join(ALL_TRIGGERS)}.")
+            raise InvalidInput("unknown_trigger", got=event.trigger,
+                               trigger_choices=list(ALL_TRIGGERS))
         rows = conn.execute(stmt.LOCK_CASE, {"code": event.case_code}).all()
         if not rows:
-            raise NotFound(f"No case has the code {event.case_code!r}.")
+            raise NotFound("case_not_found", got=event.case_code)
         case, live_clocks = _split_clocks(rows)
         request_hash = _request_hash(event) if event.idempotency_key else ""
         if event.idempotency_key:
@@ -97,9 +97,8 @@ class WorkflowEngine:
             if replay is not None:
                 return replay
         if event.expected_version is not None and event.expected_version != case["version"]:
-            raise PreconditionFailed(
-                f"Case {case['code']} is at version {case['version']}, not "
-                f"{event.expected_version}; reload it and decide again.")
+            raise PreconditionFailed("version_mismatch", case=case["code"],
+                                     version_now=case["version"], expected=event.expected_version)
         facts = facts_for(case, event, self.clock.now(), self.settings, live_clocks)
         plan, dest = decide(facts, lambda: _current_certificate(conn, case["id"]))
         applied = self._write(conn, facts, plan, dest, request_hash)
@@ -122,8 +121,7 @@ class WorkflowEngine:
             "new_version": case["version"] + 1, "seq": seq, "head": entry["hash"], "now": now,
             "rules": f.rule_version, **moved})
         if result.rowcount != 1:
-            raise Conflict(f"Case {case['code']} changed while {event.trigger} was applied; "
-                           "try again.")
+            raise Conflict("case_changed", case=case["code"], trigger=event.trigger)
         conn.execute(stmt.INSERT_AUDIT, entry)
         if plan.sheets:
             conn.execute(insert(score_sheets), [
@@ -136,7 +134,8 @@ class WorkflowEngine:
         lease = now + self.outbox_lease if self.outbox_lease else None
         messages = [] if internal else outbox.status_messages(
             case, seq, event.trigger, f.state, dest, now,
-            _message_extra(plan, issued, event, case, dest), available_at=lease)
+            _message_extra(plan, issued, event, case, dest),
+            public_url=self.settings.public_url, available_at=lease)
         if messages:
             conn.execute(stmt.INSERT_OUTBOX, messages)
         applied = Applied(case["code"], event.trigger, f.state, dest, case["version"] + 1, seq,
@@ -158,9 +157,8 @@ class WorkflowEngine:
         if stored is None:
             return None
         if stored.request_hash != request_hash:
-            raise Conflict(f"Idempotency key {event.idempotency_key!r} was already used by "
-                           f"{event.actor.name} for a different request (case "
-                           f"{stored.case_code}); use a new key for a new request.")
+            raise Conflict("idempotency_key_reused", got=event.idempotency_key,
+                           actor=event.actor.name, case=stored.case_code)
         first = stored.response["applied"]
         return Applied(first["code"], first["trigger"], first["from"], first["to"],
                        first["version"], first["seq"], replayed=True,

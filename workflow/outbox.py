@@ -5,10 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from workflow.clock import iso
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# The notices a producer receives (and sees on the status page); the others go to the office.
+PRODUCER_KINDS = ("status", "completion_reminder", "certificate_notice")
+
+
+def status_url(public_url: str, code: str, token: str) -> str:
+    """The producer's own status page: ``{OCOP_PUBLIC_URL}/status/{code}?t={status_token}``."""
+    return f"{public_url.rstrip('/')}/status/{quote(code, safe='')}?t={quote(token, safe='')}"
 
 
 def channels(case: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -22,9 +30,10 @@ def channels(case: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 
 def status_messages(case: dict[str, Any], seq: int, trigger: str, source: str, dest: str,
-                    now: datetime, extra: dict[str, Any], *,
+                    now: datetime, extra: dict[str, Any], *, public_url: str,
                     available_at: datetime | None = None) -> list[dict[str, Any]]:
-    """The producer's status notification of one transition, one row per channel.
+    """The producer's status notification of one transition, one row per channel; each
+    carries the link to the producer's status page (``status_url``), computed now.
 
     ``available_at``: the end of the dispatch lease when the rows are written already leased
     to the relay's after-commit nudge (which then publishes without a write of its own);
@@ -32,6 +41,7 @@ def status_messages(case: dict[str, Any], seq: int, trigger: str, source: str, d
     payload = {
         "case_code": case["code"], "product": case["product"], "producer": case["producer_name"],
         "trigger": trigger, "from": source, "state": dest, "at": iso(now), "seq": seq, **extra,
+        "status_url": status_url(public_url, case["code"], case["status_token"]),
     }
     return [
         message(case["id"], seq, "status", channel, recipient, case["producer_lang"], payload, now,

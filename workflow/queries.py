@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, exists, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 import states
 from workflow.clock import iso, local
 from workflow.errors import NotFound
 from workflow.facts import Actor, norm
+from workflow.outbox import FAILED, PRODUCER_KINDS, status_url
 from workflow.permissions import scope_problem
 from workflow.schema import audit_entries, cases, certificates, deadlines, producers
 from workflow.schema import outbox as outbox_rows
@@ -24,7 +26,7 @@ def case_row(conn: Connection, code: str) -> dict[str, Any]:
                        .join(producers, producers.c.id == cases.c.producer_id)
                        .where(cases.c.code == code)).first()
     if row is None:
-        raise NotFound(f"No case has the code {code!r}.")
+        raise NotFound("case_not_found", got=code)
     return dict(row._mapping)
 
 
@@ -45,16 +47,20 @@ def history(conn: Connection, case_id: int) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def case_view(conn: Connection, code: str) -> dict[str, Any]:
-    """The case in the shape ``--json`` and the API return."""
+def case_view(conn: Connection, code: str, public_url: str | None = None) -> dict[str, Any]:
+    """The case in the shape ``--json`` and the API return. With ``public_url`` (the settings'
+    ``OCOP_PUBLIC_URL``) it carries ``status_url``, the producer's status link: give it only
+    to callers allowed to see the case."""
     c = case_row(conn, code)
     cert = conn.execute(select(certificates).where(certificates.c.case_id == c["id"])
                         .order_by(certificates.c.id.desc()).limit(1)).first()
     clocks = conn.execute(select(deadlines).where(deadlines.c.case_id == c["id"],
                                                   deadlines.c.status.in_(LIVE))
                           .order_by(deadlines.c.due_at))
+    link = {"status_url": status_url(public_url, c["code"], c["status_token"])
+            } if public_url else {}
     return {
-        "code": c["code"], "state": c["state"], "version": c["version"],
+        **link, "code": c["code"], "state": c["state"], "version": c["version"],
         "rule_version": c["rule_version"],
         "producer": {"id": c["producer_id"], "name": c["producer_name"]},
         "product": c["product"], "group": c["product_group"], "subgroup": c["subgroup"],
@@ -80,8 +86,9 @@ def scoped(q: Select[Any], actor: Actor | None) -> Select[Any]:
 
 def list_cases(conn: Connection, now: datetime, state: str | None = None,
                district: str | None = None, overdue: bool = False,
-               actor: Actor | None = None, limit: int = 500, offset: int = 0
-               ) -> list[dict[str, Any]]:
+               actor: Actor | None = None, limit: int = 500, offset: int = 0,
+               where: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+    """Cases in ``actor``'s scope, most urgent first: overdue, then the earliest deadline."""
     due = (select(deadlines.c.due_at).where(deadlines.c.case_id == cases.c.id,
                                              deadlines.c.status == "open")
            .order_by(deadlines.c.due_at).limit(1).scalar_subquery())
@@ -93,6 +100,8 @@ def list_cases(conn: Connection, now: datetime, state: str | None = None,
         q = q.where(cases.c.state == state)
     if district:
         q = q.where(cases.c.district == norm(district))
+    if where is not None:
+        q = q.where(where)
     if overdue:
         q = q.where(exists().where(and_(deadlines.c.case_id == cases.c.id,
                                         deadlines.c.status == "open",
@@ -162,9 +171,10 @@ def audit_rows(conn: Connection, code: str | None = None) -> list[dict[str, Any]
 
 def audit_filtered(conn: Connection, code: str | None = None, actor: str | None = None,
                    trigger: str | None = None, since: datetime | None = None,
-                   until: datetime | None = None, limit: int = 1000, offset: int = 0
-                   ) -> list[dict[str, Any]]:
-    """Audit entries in time order, filtered by case, actor, trigger and ``since <= at < until``."""
+                   until: datetime | None = None, limit: int = 1000, offset: int = 0,
+                   newest_first: bool = False) -> list[dict[str, Any]]:
+    """Audit entries in time order (or newest first), filtered by case, actor, trigger and
+    ``since <= at < until``."""
     q = select(audit_entries, cases.c.code).join(cases, cases.c.id == audit_entries.c.case_id)
     if code:
         q = q.where(cases.c.code == code)
@@ -176,7 +186,9 @@ def audit_filtered(conn: Connection, code: str | None = None, actor: str | None 
         q = q.where(audit_entries.c.at >= since)
     if until is not None:
         q = q.where(audit_entries.c.at < until)
-    q = q.order_by(audit_entries.c.at, audit_entries.c.id).limit(limit).offset(offset)
+    order = (audit_entries.c.at.desc(), audit_entries.c.id.desc()) if newest_first else (
+        audit_entries.c.at, audit_entries.c.id)
+    q = q.order_by(*order).limit(limit).offset(offset)
     return [{"case": r.code, "seq": r.seq, "at": iso(r.at), "actor": r.actor,
              "role": r.role, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
              "reason": r.reason, "data": r.data, "rule_version": r.rule_version,
@@ -192,7 +204,7 @@ def certificate_by_number(conn: Connection, number: str) -> dict[str, Any]:
         .join(producers, producers.c.id == cases.c.producer_id)
         .where(certificates.c.number == number)).first()
     if row is None:
-        raise NotFound(f"No certificate has the number {number!r}.")
+        raise NotFound("certificate_not_found", got=number)
     return dict(row._mapping)
 
 
@@ -210,10 +222,14 @@ def overdue_count(conn: Connection, now: datetime) -> int:
     return int(conn.execute(q).scalar_one())
 
 
-def inapp_notices(conn: Connection, code: str) -> list[dict[str, Any]]:
-    """The producer's in-app notifications of a case, newest first."""
-    q = (select(outbox_rows.c.payload, outbox_rows.c.created_at)
+def inapp_notices(conn: Connection, code: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The producer's in-app notifications of a case, newest first: only the kinds addressed to
+    the producer (never the office's escalations and reminders), not failed ones."""
+    q = (select(outbox_rows.c.kind, outbox_rows.c.payload, outbox_rows.c.created_at)
          .join(cases, cases.c.id == outbox_rows.c.case_id)
-         .where(cases.c.code == code, outbox_rows.c.channel == "inapp")
-         .order_by(outbox_rows.c.id.desc()))
-    return [{**r.payload, "created_at": iso(r.created_at)} for r in conn.execute(q)]
+         .where(cases.c.code == code, outbox_rows.c.channel == "inapp",
+                outbox_rows.c.recipient.is_(None), outbox_rows.c.kind.in_(PRODUCER_KINDS),
+                outbox_rows.c.status != FAILED)
+         .order_by(outbox_rows.c.id.desc()).limit(limit))
+    return [{**r.payload, "kind": r.kind, "created_at": iso(r.created_at)}
+            for r in conn.execute(q)]

@@ -14,9 +14,9 @@ from states.groups import MAP_1048_TO_148, groups_for, normalise_group
 from states.model import ROLES
 from workflow import audit, outbox
 from workflow.clock import local
-from workflow.errors import Forbidden, InvalidInput, NotFound
+from workflow.errors import Forbidden, InvalidInput, NotFound, clause
 from workflow.facts import Actor, norm
-from workflow.permissions import scope_problem
+from workflow.permissions import scope_reason
 from workflow.schema import audit_entries, cases, producers, users
 from workflow.schema import outbox as outbox_rows
 
@@ -29,23 +29,25 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
+def _choice(value: str, allowed: tuple[str, ...], code: str, choices: str) -> str:
+    """``value`` if it is one of ``allowed``; else the error ``code`` with the allowed values as
+    its parameter ``choices`` (a name :data:`workflow.errors.CHOICES` knows, or a plain one)."""
     if value not in allowed:
-        raise InvalidInput(f"Unknown {what} {value!r}; allowed are {', '.join(allowed)}.")
+        raise InvalidInput(code, got=value, **{choices: list(allowed)})
     return value
 
 
 def add_producer(conn: Connection, now: Any, name: str, kind: str, district: str,
                  commune: str | None = None, email: str | None = None,
                  webhook: str | None = None, lang: str = "vi") -> int:
-    _choice(kind, KINDS, "producer kind")
-    _choice(lang, LANGS, "language")
+    _choice(kind, KINDS, "unknown_producer_kind", "producer_kind_choices")
+    _choice(lang, LANGS, "unknown_language", "langs")
     if not norm(name) or not norm(district):
-        raise InvalidInput("A producer needs a name and a district.")
+        raise InvalidInput("producer_needs_name_district")
     if email is not None and "@" not in email:
-        raise InvalidInput(f"{email!r} is not an e-mail address.")
+        raise InvalidInput("email_invalid", got=email)
     if webhook is not None and not webhook.startswith(("http://", "https://")):
-        raise InvalidInput(f"The webhook {webhook!r} must be an http:// or https:// URL.")
+        raise InvalidInput("webhook_invalid", got=webhook)
     row = {"name": norm(name), "kind": kind, "district": norm(district),
            "commune": norm(commune) or None, "email": email, "webhook_url": webhook,
            "webhook_secret": secrets.token_hex(32), "lang": lang, "created_at": now}
@@ -56,24 +58,24 @@ def add_producer(conn: Connection, now: Any, name: str, kind: str, district: str
 def get_producer(conn: Connection, producer_id: int) -> dict[str, Any]:
     row = conn.execute(select(producers).where(producers.c.id == producer_id)).first()
     if row is None:
-        raise NotFound(f"No producer has the id {producer_id}.")
+        raise NotFound("producer_not_found", id=producer_id)
     return dict(row._mapping)
 
 
 def add_user(conn: Connection, now: Any, name: str, role: str, district: str | None = None,
              commune: str | None = None, producer_id: int | None = None) -> str:
     """Create a user and return their API token (only its hash is stored)."""
-    _choice(role, ROLES, "role")
+    _choice(role, ROLES, "unknown_role", "role_choices")
     if role == "producer":
         if producer_id is None:
-            raise InvalidInput("A producer user needs --producer ID.")
+            raise InvalidInput("producer_user_needs_producer")
         get_producer(conn, producer_id)
     if role == "district_officer" and not norm(district):
-        raise InvalidInput("A district officer needs --district.")
+        raise InvalidInput("district_officer_needs_district")
     if role == "commune_officer" and not norm(commune):
-        raise InvalidInput("A commune officer needs --commune.")
+        raise InvalidInput("commune_officer_needs_commune")
     if conn.execute(select(users.c.id).where(users.c.name == name)).first():
-        raise InvalidInput(f"A user named {name!r} already exists.")
+        raise InvalidInput("user_exists", got=name)
     token = secrets.token_urlsafe(32)
     conn.execute(insert(users).values(
         name=name, role=role, district=norm(district) or None, commune=norm(commune) or None,
@@ -90,7 +92,7 @@ def actor_named(conn: Connection, name: str) -> Actor:
         return Actor("system", "system")
     row = conn.execute(select(users).where(users.c.name == name)).first()
     if row is None:
-        raise NotFound(f"No user is named {name!r}; add one with `ocop users add`.")
+        raise NotFound("user_not_found", got=name)
     return actor_from_row(row)
 
 
@@ -109,31 +111,34 @@ class Registration:
     documents: tuple[str, ...] = ()
 
 
-def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration) -> str:
-    """Open a case in ``draft`` with its first audit entry and the producer's notice."""
+def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *,
+                  public_url: str) -> str:
+    """Open a case in ``draft`` with its first audit entry and the producer's notice, which
+    links their status page (``public_url``: the settings' ``OCOP_PUBLIC_URL``)."""
     producer = get_producer(conn, reg.producer_id)
     if reg.rules is not None and reg.rules not in states.RULE_VERSIONS:
-        raise InvalidInput(f"Unknown rule version {reg.rules!r}; allowed are "
-                           f"{', '.join(states.RULE_VERSIONS)}.")
+        raise InvalidInput("unknown_rule_version", got=reg.rules,
+                           rules_choices=list(states.RULE_VERSIONS))
     version = reg.rules or states.rule_version_for(local(now).date())
     group = _group(reg.group, version)
     if not norm(reg.product):
-        raise InvalidInput("A case needs a product name (--product).")
+        raise InvalidInput("product_name_missing")
     if actor.role not in REGISTRARS:
-        raise Forbidden(f"Role {actor.role} may not register cases; that is for "
-                        f"{', '.join(REGISTRARS)}.")
-    probe = {"code": "(new)", "producer_id": producer["id"], "district": producer["district"],
+        raise Forbidden("role_may_not_do", role=actor.role, action=clause("do_register_cases"),
+                        roles=list(REGISTRARS))
+    probe = {"producer_id": producer["id"], "district": producer["district"],
              "commune": producer["commune"]}
-    problem = scope_problem(actor, probe)
-    if problem:
-        raise Forbidden(f"{actor.name} may not register a case for {producer['name']}: "
-                        f"{problem}.")
+    why = scope_reason(actor, probe)
+    if why:
+        raise Forbidden("producer_out_of_scope", actor=actor.name,
+                        action=clause("do_register_for"), producer=producer["name"], why=why)
+    token = secrets.token_urlsafe(24)
     case_id = conn.execute(insert(cases).values(
         code=secrets.token_hex(8), producer_id=producer["id"], product=norm(reg.product),
         product_group=group, subgroup=norm(reg.subgroup) or None, district=producer["district"],
         commune=producer["commune"], state="draft", version=1, rule_version=version,
         rules_pinned=reg.rules is not None, dossier={"documents": list(reg.documents)},
-        status_token=secrets.token_urlsafe(24), audit_seq=1, audit_head=audit.GENESIS,
+        status_token=token, audit_seq=1, audit_head=audit.GENESIS,
         created_at=now, updated_at=now).returning(cases.c.id)).scalar_one()
     code = f"HN-{local(now).year}-{case_id:06d}"
     data = {"producer": producer["id"], "product": norm(reg.product), "group": group,
@@ -146,9 +151,10 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration) -
     conn.execute(insert(audit_entries), entry)
     case = {"id": case_id, "code": code, "product": norm(reg.product),
             "producer_name": producer["name"], "producer_email": producer["email"],
-            "producer_webhook": producer["webhook_url"], "producer_lang": producer["lang"]}
+            "producer_webhook": producer["webhook_url"], "producer_lang": producer["lang"],
+            "status_token": token}
     conn.execute(insert(outbox_rows), outbox.status_messages(
-        case, 1, "register", "", "draft", now, {"stars": None}))
+        case, 1, "register", "", "draft", now, {"stars": None}, public_url=public_url))
     return code
 
 
@@ -156,9 +162,9 @@ def _group(group: str, version: str) -> str:
     key = normalise_group(group)
     allowed = groups_for(version)
     if key is None or key not in allowed:
-        hint = ""
         if key in MAP_1048_TO_148 and version != "1048":
-            hint = f" (under 919/148 {key} is {MAP_1048_TO_148[key]})"
-        raise InvalidInput(f"Unknown product group {group!r} for rule version {version}{hint}; "
-                           f"allowed are {', '.join(allowed)}.")
+            raise InvalidInput("group_renamed", got=group, version=version,
+                               new_group=MAP_1048_TO_148[key], group_choices=list(allowed))
+        raise InvalidInput("unknown_group", got=group, version=version,
+                           group_choices=list(allowed))
     return key

@@ -208,10 +208,9 @@ class Relay:
             row = conn.execute(select(outbox.c.message_id, outbox.c.status)
                                .where(outbox.c.id == outbox_id)).first()
             if row is None:
-                raise NotFound(f"No outbox message has the id {outbox_id}.")
+                raise NotFound("outbox_not_found", id=outbox_id)
             if row.status != FAILED:
-                raise WrongState(f"Outbox message {outbox_id} is {row.status}; only a failed "
-                                 "message can be retried.")
+                raise WrongState("outbox_not_failed", id=outbox_id, status=row.status)
             conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
                 status=PENDING, attempts=0, available_at=self.clock.now()))
         self.dispatch([row.message_id])

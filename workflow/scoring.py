@@ -47,18 +47,17 @@ def parse_sheets(data: dict[str, Any], maxima: tuple[int, int, int], min_sheets:
     """The sheets and the mandatory-criteria flag of a scoring event, or ``InvalidInput``."""
     raw = data.get("sheets")
     if not isinstance(raw, list) or not raw:
-        raise InvalidInput('Score data needs "sheets": a list of {"member", "a", "b", "c"}.')
+        raise InvalidInput("sheets_missing")
     if len(raw) < min_sheets:
-        raise InvalidInput(f"A council needs at least {min_sheets} score sheets; "
-                           f"{len(raw)} were given.")
+        raise InvalidInput("too_few_sheets", minimum=min_sheets, count=len(raw))
     mandatory = data.get("mandatory_ok")
     if not isinstance(mandatory, bool):
-        raise InvalidInput('Score data needs "mandatory_ok": true or false.')
+        raise InvalidInput("mandatory_ok_missing")
     sheets, members = [], set()
     for i, item in enumerate(raw, 1):
         sheet = _parse_sheet(i, item, maxima, version)
         if sheet.member in members:
-            raise InvalidInput(f"Council member {sheet.member!r} has more than one score sheet.")
+            raise InvalidInput("duplicate_member", member=sheet.member)
         members.add(sheet.member)
         sheets.append(sheet)
     return sheets, mandatory
@@ -66,23 +65,21 @@ def parse_sheets(data: dict[str, Any], maxima: tuple[int, int, int], min_sheets:
 
 def _parse_sheet(i: int, item: Any, maxima: tuple[int, int, int], version: str) -> Sheet:
     if not isinstance(item, dict):
-        raise InvalidInput(f"Score sheet {i} must be an object with member, a, b and c.")
+        raise InvalidInput("sheet_not_object", sheet=i)
     unknown = set(item) - {"member", *PARTS}
     if unknown:
-        raise InvalidInput(f"Score sheet {i} has unknown fields {sorted(unknown)}; "
-                           "allowed are member, a, b, c.")
+        raise InvalidInput("sheet_unknown_fields", sheet=i, got=sorted(unknown))
     member = item.get("member")
     if not isinstance(member, str) or not member.strip():
-        raise InvalidInput(f"Score sheet {i} needs the council member's name in \"member\".")
+        raise InvalidInput("sheet_member_missing", sheet=i)
     values = []
     for part, top in zip(PARTS, maxima, strict=True):
         value = item.get(part)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidInput(f"Score sheet {i} ({member}) needs part {part.upper()} as a "
-                               f"number from 0 to {top}.")
+            raise InvalidInput("part_not_number", sheet=i, member=member, part=part.upper(),
+                               maximum=top)
         if not 0 <= value <= top:
-            raise InvalidInput(f"Score sheet {i} ({member}) gives part {part.upper()} {value}, "
-                               f"but under rule version {version} part {part.upper()} is "
-                               f"scored from 0 to {top}.")
+            raise InvalidInput("score_over_maximum", sheet=i, member=member, part=part.upper(),
+                               got=value, version=version, maximum=top)
         values.append(float(value))
     return Sheet(member.strip(), *values)

@@ -45,6 +45,11 @@ EXPIRE_CERTIFICATES = (update(certs).where(certs.c.case_id == bindparam("owner")
                        .values(status="expired"))
 
 
+# The system's reason for withdrawing a case, as a code: shown in words from the catalogue
+# (kind ``explain``) wherever a reason is shown.
+WITHDRAWN_LATE = "completion_deadline_passed"
+
+
 class Sweeper:
     def __init__(self, engine: WorkflowEngine, relay: Relay | None = None,
                  batch: int = BATCH) -> None:
@@ -124,7 +129,7 @@ class Sweeper:
     def _fire(self, conn: Connection, d: Due, now: datetime, fired: Fired) -> str:
         if d.kind == "completion":
             fired.applied.append(self.engine.apply_in(conn, Event(
-                d.code, "withdraw", SYSTEM_ACTOR, reason="The completion deadline passed.")))
+                d.code, "withdraw", SYSTEM_ACTOR, reason=WITHDRAWN_LATE)))
             self._done(conn, d, now)
             return "withdrawn"
         if d.kind == "cert_expiry":

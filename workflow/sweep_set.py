@@ -91,7 +91,8 @@ class SetSweep:
         self.engine, self.settings = engine, engine.settings
 
     def fire(self, conn: Connection, rows: list[Due], now: datetime) -> Fired:
-        locked = {r.id: dict(r._mapping) for r in conn.execute(
+        locked = {r.id: {**r._mapping, "status_url": outbox.status_url(
+            self.settings.public_url, r.code, r.status_token)} for r in conn.execute(
             CASES, {"ids": sorted({d.case_id for d in rows})})}
         fired, writes = Fired(), _Writes()
         office = [d for d in rows if d.kind in OFFICE_KINDS]
@@ -186,7 +187,8 @@ def _certificates(conn: Connection, case_ids: list[int]) -> dict[int, dict[str, 
 
 def _to_producer(d: Due, case: dict[str, Any], seq: int, now: datetime, kind: str,
                  extra: dict[str, Any], writes: _Writes) -> None:
-    payload = {**_about(case), "state": case["state"], "at": iso(now), **extra}
+    payload = {**_about(case), "state": case["state"], "at": iso(now), **extra,
+               "status_url": case["status_url"]}
     for channel, recipient in outbox.channels(case):
         writes.messages.append(_message(d, d.level, case, seq, kind, channel, recipient,
                                         case["producer_lang"], payload, now))

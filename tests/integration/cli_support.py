@@ -91,6 +91,7 @@ def open_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     url = f"sqlite:///{tmp_path / 'ocop.db'}"
     monkeypatch.setenv("OCOP_DATABASE_URL", url)
     monkeypatch.setenv("OCOP_HOME", str(tmp_path))
+    monkeypatch.setenv("OCOP_LANG", "en")  # refusals in English (test_cli_language: Vietnamese)
     monkeypatch.setenv("OCOP_SIMULATION", "1")
     monkeypatch.setenv("OCOP_NOW", NOW)
     monkeypatch.delenv("OCOP_BROKER_URL", raising=False)

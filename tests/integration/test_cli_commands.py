@@ -24,7 +24,7 @@ from tests.integration.cli_support import (
     to_city_rating,
 )
 from tests.support import DOCS, make_app
-from tests.unit.lifecycle_support import snapshot
+from tests.unit.lifecycle_support import snapshot, words
 
 
 @pytest.fixture
@@ -162,13 +162,16 @@ def test_refusals_by_state_role_scope_and_guard_exit_4(ocop: Ocop) -> None:
     sentence naming what failed and what is allowed now."""
     code = register(ocop)
     line = ocop.refused(4, "cases", "advance", code, "start_review", "--as", "commune1")
-    assert "state draft" in line and "allowed from draft now: submit, withdraw" in line
+    assert f"state {words('state', 'draft')}" in line
+    assert f"allowed from {words('state', 'draft')} now: {words('trigger', 'submit', 'withdraw')}" \
+        in line
     line = ocop.refused(4, "cases", "advance", code, "submit", "--as", "city",
                         "--data", json.dumps(DOCS))
-    assert "Role city_officer may not submit" in line and "producer" in line
+    assert f"Role {words('role', 'city_officer')} may not take the action " \
+        f"{words('trigger', 'submit')}" in line and words("role", "producer") in line
     line = ocop.refused(4, "cases", "advance", code, "submit", "--as", "producer2",
                         "--data", json.dumps(DOCS))
-    assert "not theirs" in line
+    assert "a producer acts only on their own cases" in line
     line = ocop.refused(4, "cases", "advance", code, "submit", "--as", "producer1")
     assert "lacks" in line and "documents" in line
     line = ocop.refused(4, "cases", "register", "--as", "supervisor", "--producer", "1",
@@ -182,7 +185,7 @@ def test_a_terminal_state_says_no_trigger_is_allowed(ocop: Ocop) -> None:
     advance(ocop, code, "withdraw", "producer1")
     line = ocop.refused(4, "cases", "advance", code, "submit", "--as", "producer1",
                         "--data", json.dumps(DOCS))
-    assert "withdrawn is final" in line
+    assert f"{words('state', 'withdrawn')} is final" in line
 
 
 def test_an_idempotency_key_reused_for_another_request_exits_5(ocop: Ocop) -> None:
@@ -248,7 +251,7 @@ def test_cases_allowed_says_what_a_user_may_do_and_why_not_the_rest(ocop: Ocop) 
     assert not by["start_review"]["allowed"] and "draft" in by["start_review"]["why"]
     other = {r["trigger"]: r for r in ocop.ok("cases", "allowed", code, "--as", "producer2",
                                               "--json").json()}
-    assert not other["submit"]["allowed"] and "not theirs" in other["submit"]["why"]
+    assert not other["submit"]["allowed"] and "their own cases" in other["submit"]["why"]
     text = ocop.ok("cases", "allowed", code, "--as", "city").out
     assert "submit" in text and "producer" in text
 

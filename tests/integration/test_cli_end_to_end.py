@@ -25,7 +25,8 @@ OCOP = str(Path(sys.executable).with_name("ocop"))
 class Shell:
     def __init__(self, home: Path, now: str | None = "2025-09-03T09:00:00+07:00") -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_")}
-        self.env.update(OCOP_HOME=str(home), OCOP_DATABASE_URL=f"sqlite:///{home / 'ocop.db'}")
+        self.env.update(OCOP_HOME=str(home), OCOP_DATABASE_URL=f"sqlite:///{home / 'ocop.db'}",
+                        OCOP_LANG="en")
         if now is not None:
             self.env.update(OCOP_SIMULATION="1", OCOP_NOW=now)
         self.home = home
@@ -90,7 +91,7 @@ def test_a_refusal_exits_4_with_one_sentence_on_stderr(sh: Shell) -> None:
     done = sh.run("cases", "advance", code, "start_review", "--as", "c1")
     assert done.returncode == 4 and done.stdout == ""
     (line,) = done.stderr.strip().splitlines()
-    assert line.startswith("error: ") and "allowed from draft now" in line
+    assert line.startswith("error: ") and "allowed from “Draft” now" in line
     assert_one_sentence(line.removeprefix("error: "))
     bad = sh.run("cases", "advance", code, "submit", "--as", "p1", "--data", "{oops")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

@@ -18,7 +18,8 @@ from states.model import ALL_ROLES, Transition
 from tests.support import DOCS, START, World, make_app
 from workflow.bootstrap import App
 from workflow.clock import FixedClock
-from workflow.errors import OcopError
+from workflow.errors import QUOTES, OcopError
+from workflow.i18n import label
 from workflow.schema import (
     audit_entries,
     cases,
@@ -231,6 +232,11 @@ def assert_one_sentence(message: str) -> None:
     assert "\n" not in message.strip(), message
     assert message.strip().endswith("."), message
     assert not SENTENCE_BREAK.search(message), f"more than one sentence: {message}"
+
+
+def words(kind: str, *codes: str) -> str:
+    """The codes as an English refusal shows them: each quoted label, comma-separated."""
+    return ", ".join(QUOTES.format(label(kind, code, "en")) for code in codes)
 
 
 def refused(app: App, code: str | None, error: type[OcopError], act: Callable[[], Any]) -> str:

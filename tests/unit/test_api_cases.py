@@ -59,7 +59,9 @@ def test_a_producer_cannot_register_a_case_for_another_producer(
         "producer": world.p1, "product": "Tương", "group": "food"})
     assert r.status_code == 403
     assert r.headers["content-type"] == PROBLEM
-    assert "not theirs" in r.json()["detail"]
+    body = r.json()
+    assert body["code"] == "producer_out_of_scope"
+    assert "a producer acts only on their own cases" in body["detail"]
 
 
 def test_advancing_a_case_returns_it_with_its_new_version_as_etag(
@@ -81,7 +83,8 @@ def test_a_refused_event_is_a_422_problem_listing_what_the_caller_may_do_instead
     assert r.status_code == 422
     assert r.headers["content-type"] == PROBLEM
     body = r.json()
-    assert body["kind"] == "wrong_state" and "district_review" in body["detail"]
+    assert body["kind"] == "wrong_state" and body["code"] == "wrong_state"
+    assert body["params"]["state"] == "district_review" and "District review" in body["detail"]
     assert set(body["allowed"]) == {"request_completion", "record_district_score"}
 
 

@@ -8,11 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-import states
 from tests.api_support import TestClient, client, in_district_review
 from tests.support import DOCS, World
-from workflow import diagram
-from workflow.console import drawing, forms
+from workflow.console import forms
 from workflow.errors import InvalidInput
 
 
@@ -48,19 +46,19 @@ def test_pages_need_a_signed_in_user(api: TestClient) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/console/sign-in"
 
 
-def test_the_inbox_lists_the_officers_cases_by_due_date_with_overdue_ones_marked(
+def test_the_inbox_lists_the_officers_work_by_due_date_with_overdue_ones_marked(
         api: TestClient, world: World) -> None:
-    """Only district1's cases, soonest deadline first; an overdue one carries the mark."""
+    """Only commune1's cases, soonest deadline first; an overdue one carries the mark."""
     late = world.register()
     world.fire(late, "submit", "producer1", DOCS)
     world.clock.advance(days=20)
     fresh = world.register()
     world.fire(fresh, "submit", "producer1", DOCS)
     world.register("producer2")
-    sign_in(api, world, "district1")
+    sign_in(api, world, "commune1")
     page = api.get("/console/inbox?lang=en").text
     assert page.index(late) < page.index(fresh)
-    assert re.search(rf'class="overdue">.*?{late}', page, re.S)
+    assert f'class="overdue" data-code="{late}"' in page
     assert "Vạn Phúc" not in page
 
 
@@ -81,7 +79,8 @@ def test_a_score_over_its_maximum_is_refused_on_the_server_and_the_form_kept(
     sign_in(api, world, "district1")
     page = api.get(f"/console/cases/{code}").text
     r = api.post(f"/console/cases/{code}/events", data=score_form(page, "45"))
-    assert r.status_code == 422 and "from 0 to 40" in r.text
+    error = re.search(r'data-testid="error">(.*?)</p>', r.text, re.S)
+    assert r.status_code == 422 and error and "40" in error.group(1)
     assert 'value="Bà Lan"' in r.text
 
 
@@ -118,21 +117,8 @@ def test_the_audit_view_is_for_the_supervisor_and_downloads_csv(
     page = api.get("/console/audit?trigger=start_review&lang=en")
     assert page.status_code == 200 and "Audit trail" in page.text and code in page.text
     download = api.get("/console/audit.csv?trigger=start_review")
-    assert download.text.splitlines()[0].startswith("case,seq,at")
-    assert len(download.text.splitlines()) == 2
-
-
-def test_the_drawing_highlights_the_path_the_case_took() -> None:
-    """Taken states and edges are marked, the current state stands out."""
-    lc = states.lifecycle("1489")
-    path = [("draft", "registered"), ("registered", "commune_prescore")]
-    svg = drawing.svg(diagram.mermaid(lc, path), path, "commune_prescore")
-    assert svg.count('class="edge taken"') == 2
-    assert 'class="state taken current" data-state="commune_prescore"' in svg
-    chart = drawing.parse(diagram.mermaid(lc))
-    assert chart.start == "draft" and chart.final == {"rejected", "withdrawn", "expired",
-                                                      "revoked"}
-    assert set(chart.nodes) == set(lc.states)
+    assert download.text.splitlines()[0].startswith("\ufeffCase,No.,At,")
+    assert len(download.text.splitlines()) == 2 and code in download.text
 
 
 def test_a_score_form_becomes_the_engines_sheets_and_skips_empty_rows() -> None:
@@ -142,6 +128,24 @@ def test_a_score_form_becomes_the_engines_sheets_and_skips_empty_rows() -> None:
         "mandatory_ok": "on"})
     assert data == {"sheets": [{"member": "Ông Hùng", "a": 30.5, "b": 20.0, "c": 25.0}],
                     "mandatory_ok": True} and reason is None
-    with pytest.raises(InvalidInput, match="part B as a number"):
+    with pytest.raises(InvalidInput) as refused:
         forms.event_from("record_city_score", {"member_1": "X", "a_1": "1", "b_1": "many",
                                                "c_1": "1"})
+    assert "phần B phải là một số" in refused.value.text("vi")
+
+
+def test_a_reason_from_a_list_is_submitted_as_its_code(api: TestClient, world: World) -> None:
+    """Re-opening a certified case: the list's choice (shown as words) reaches the engine as
+    its code, beside an empty free-text reason, and the case moves to re-evaluation."""
+    code = in_district_review(world)
+    world.fire(code, "record_district_score", "district1", {
+        "sheets": [{"member": "Bà Lan", "a": 30, "b": 15, "c": 15}], "mandatory_ok": True})
+    sign_in(api, world, "city")
+    page = api.get(f"/console/cases/{code}").text
+    assert '<option value="expiry" >Giấy chứng nhận sắp hết hạn</option>' in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    r = api.post(f"/console/cases/{code}/events", data={
+        "trigger": "open_reevaluation", "csrf": csrf, "choice": "expiry", "reason": ""})
+    assert r.status_code == 303
+    after = api.get(r.headers["location"]).text
+    assert 'data-state="reevaluation"' in after and "Lý do: Giấy chứng nhận sắp hết hạn" in after

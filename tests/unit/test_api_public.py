@@ -177,3 +177,44 @@ def test_audit_verify_names_the_first_entry_that_was_edited(
     report = api.get("/api/v1/audit/verify", headers=auth).json()
     assert not report["ok"]
     assert (report["first_break"]["case"], report["first_break"]["seq"]) == (code, 3)
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize(("language", "heading"), [(None, "Không tìm thấy"),
+                                                   ("en-US,en;q=0.9", "Not found")])
+def test_an_unknown_certificate_in_a_browser_is_a_page_in_the_visitors_language(
+        api: TestClient, language: str | None, heading: str) -> None:
+    """A browser asking for a number no certificate has gets a 404 HTML page with the site's
+    header, in Vietnamese unless its Accept-Language asks for English; not problem+json."""
+    headers = {**BROWSER, **({"Accept-Language": language} if language else {})}
+    page = api.get("/verify/HN-X-0000", headers=headers)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert heading in page.text and 'class="top"' in page.text and "HN-X-0000" in page.text
+    assert "urn:ocop:problem" not in page.text
+
+
+def test_an_unknown_certificate_for_a_json_client_is_problem_json(api: TestClient) -> None:
+    """A client asking for JSON (by Accept or ?format=json) still gets problem+json."""
+    for query, headers in (("", {"Accept": "application/json"}), ("?format=json", {})):
+        answer = api.get(f"/verify/HN-X-0000{query}", headers=headers)
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_wrong_status_link_in_a_browser_is_a_page_and_json_clients_get_a_problem(
+        api: TestClient, world: World) -> None:
+    """An unknown case, a wrong token or none, an over-long token: a 404 page in the
+    visitor's language (?lang=en works) for a browser, problem+json for a JSON client."""
+    code = world.register()
+    for path in (f"/status/{code}?t=guess", f"/status/{code}", "/status/HN-0000-000000?t=x",
+                 f"/status/{code}?t={'x' * 5000}"):
+        page = api.get(path, headers=BROWSER)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "Không tìm thấy" in page.text and 'class="top"' in page.text, path
+        problem = api.get(path, headers={"Accept": "application/json"})
+        assert problem.status_code == 404
+        assert problem.headers["content-type"].startswith("application/problem+json")
+    english = api.get(f"/status/{code}?t=guess&lang=en", headers=BROWSER)
+    assert english.status_code == 404 and "Not found" in english.text

@@ -9,12 +9,17 @@ from scripts.readme_diagrams import block
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_readme_state_diagrams_are_the_ones_generated_from_states() -> None:
-    """Each rule version's diagram in the README equals `ocop lifecycle show` (run
+def test_the_readme_shows_each_rule_versions_committed_drawing() -> None:
+    """Between its markers, each rule version's diagram in the README is the committed English
+    dot layout (tests/unit/test_diagram.py checks that layout against states/; run
     `make diagram` after changing states/)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for version in states.RULE_VERSIONS:
         assert block(version) in readme, f"README diagram for {version} is stale"
+        image = re.search(rf"<!-- diagram:{version} -->\n!\[[^]]+\]\(([^)]+)\)", readme)
+        assert image and image.group(1) == f"workflow/diagrams/{version}.en.svg"
+        assert (ROOT / image.group(1)).read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert "```mermaid" not in readme
 
 
 def test_the_readme_gives_the_two_commands_and_ci_runs_the_test_one() -> None:

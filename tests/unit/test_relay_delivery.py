@@ -184,10 +184,12 @@ def test_rows_written_leased_to_the_nudge_are_published_without_a_second_write(
 def test_status_messages_can_be_written_already_leased() -> None:
     """``available_at`` defaults to the transition's time; a lease's end can be given."""
     case = {"id": 1, "code": "HN-1", "product": "Tương", "producer_name": "HTX",
-            "producer_lang": "vi", "producer_email": "p@example.vn"}
+            "producer_lang": "vi", "producer_email": "p@example.vn", "status_token": "tok"}
     at = parse_iso("2025-09-01T09:00:00+07:00")
-    due = outbox_rows.status_messages(case, 1, "submit", "draft", "registered", at, {})
+    due = outbox_rows.status_messages(case, 1, "submit", "draft", "registered", at, {},
+                                      public_url="https://ocop.example.vn")
     leased = outbox_rows.status_messages(case, 1, "submit", "draft", "registered", at, {},
+                                         public_url="https://ocop.example.vn",
                                          available_at=at + timedelta(seconds=60))
     assert {m["available_at"] for m in due} == {at}
     assert {m["available_at"] for m in leased} == {at + timedelta(seconds=60)}

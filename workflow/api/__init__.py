@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from workflow import demo
 from workflow.api import admin, cases, problems, public
 from workflow.api.auth import Tokens
 from workflow.api.config import ApiConfig
@@ -34,6 +35,7 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     api.state.ocop = app
     api.state.config = config
     api.state.pages = Pages()
+    api.state.demo_tokens = demo.tokens_path()  # the sign-in page points to it when it exists
     api.state.tokens = Tokens(app, config.token_cache_seconds)
     api.state.metrics = Metrics(app)
     problems.install(api)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -11,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 import states
-from workflow import audit, diagram, queries, registry
+from workflow import audit, audit_export, diagram, queries, registry
 from workflow.api.auth import (
     AUDITORS,
     PRODUCER_ADMINS,
@@ -26,8 +24,7 @@ from workflow.clock import aware
 from workflow.db import write_transaction
 
 router = APIRouter(prefix="/api/v1")
-AUDIT_FIELDS = ("case", "seq", "at", "actor", "role", "trigger", "from", "to", "reason", "data",
-                "rule_version", "prev_hash", "hash")
+AUDIT_FIELDS = audit_export.FIELDS
 Version = Literal["1048", "148", "1489"]
 
 
@@ -42,9 +39,9 @@ def producer_json(p: dict[str, Any]) -> dict[str, Any]:
 def add_producer(body: ProducerIn, app: AppDep, actor: CurrentActor) -> JSONResponse:
     """Register a producer (CLI: ``ocop producers add``). Officers add producers of their own
     district or commune; the city office and administrators add any."""
-    require_role(actor, PRODUCER_ADMINS, "add producers")
-    check_producer_scope(actor, {"id": "(new)", "district": body.district,
-                                 "commune": body.commune}, "add")
+    require_role(actor, PRODUCER_ADMINS, "do_add_producers")
+    check_producer_scope(actor, {"id": None, "name": body.name, "district": body.district,
+                                 "commune": body.commune}, "do_add_producer")
     with write_transaction(app.db) as conn:
         pid = registry.add_producer(conn, app.clock.now(), body.name, body.kind, body.district,
                                     body.commune, body.email, body.webhook, body.lang)
@@ -60,7 +57,7 @@ def get_producer(producer_id: Annotated[int, Path(ge=1, le=2**31 - 1)], app: App
     """One producer; a producer sees only themself, an officer only their own area."""
     with app.db.connect() as conn:
         producer = registry.get_producer(conn, producer_id)
-    check_producer_scope(actor, producer, "see")
+    check_producer_scope(actor, producer, "do_see_producer")
     return producer_json(producer)
 
 
@@ -77,7 +74,7 @@ def audit_trail(app: AppDep, actor: CurrentActor,
                 limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
                 offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Any:
     """The audit trail, filtered by case, actor, trigger and time (``since <= at < until``)."""
-    require_role(actor, AUDITORS, "read the audit trail")
+    require_role(actor, AUDITORS, "do_read_audit")
     with app.db.connect() as conn:
         rows = queries.audit_filtered(conn, case, by, trigger, since and aware(since),
                                       until and aware(until), limit + 1, offset)
@@ -90,12 +87,9 @@ def audit_trail(app: AppDep, actor: CurrentActor,
             "next_offset": offset + limit if more else None}
 
 
-def audit_csv(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=AUDIT_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+def audit_csv(rows: list[dict[str, Any]], lang: str | None = None) -> str:
+    """UTF-8 CSV with a BOM, one column per field; English headers and codes unless ``lang``."""
+    return audit_export.csv_text(rows, lang)
 
 
 @router.get("/audit/verify", response_model=Verification, tags=["audit"],
@@ -103,7 +97,7 @@ def audit_csv(rows: list[dict[str, Any]]) -> str:
 def verify(app: AppDep, actor: CurrentActor,
            case: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, Any]:
     """Walk the hash chains; ``first_break`` names the first edited, inserted or deleted entry."""
-    require_role(actor, AUDITORS, "verify the audit trail")
+    require_role(actor, AUDITORS, "do_verify_audit")
     with app.db.connect() as conn:
         result = audit.verify(conn, case)
     brk = result.first_break

@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from workflow import registry
 from workflow.bootstrap import App
-from workflow.errors import Forbidden, Unauthenticated
+from workflow.errors import Forbidden, Unauthenticated, clause
 from workflow.facts import Actor
-from workflow.permissions import scope_problem
+from workflow.permissions import scope_reason
 
 READS_ALL = ("supervisor", "admin", "city_officer", "ip_officer")
 AUDITORS = ("supervisor", "admin")
@@ -35,8 +35,7 @@ class Tokens:
 
     def actor(self, token: str | None) -> Actor:
         if not token:
-            raise Unauthenticated("This needs a bearer token (Authorization: Bearer TOKEN); "
-                                  "`ocop users add` prints one.")
+            raise Unauthenticated("token_missing")
         key = registry.token_hash(token)
         hit = self.seen.get(key)
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
@@ -44,8 +43,7 @@ class Tokens:
         with self.app.db.connect() as conn:
             actor = registry.actor_by_token(conn, token)
         if actor is None:
-            raise Unauthenticated("The bearer token is not one this server issued; ask an "
-                                  "administrator for a new one with `ocop users add`.")
+            raise Unauthenticated("token_unknown")
         if self.ttl > 0:
             if len(self.seen) >= self.size:
                 self.seen.clear()
@@ -67,28 +65,33 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 AppDep = Annotated[App, Depends(the_app)]
 
 
-def read_problem(actor: Actor, case: dict[str, Any]) -> str | None:
+def read_problem(actor: Actor, case: dict[str, Any]) -> dict[str, Any] | None:
     """Why ``actor`` may not read ``case`` (same scope as the case list), or ``None``."""
     if actor.role in READS_ALL:
         return None
-    return scope_problem(actor, case)
+    return scope_reason(actor, case)
 
 
 def check_read(actor: Actor, case: dict[str, Any]) -> None:
     problem = read_problem(actor, case)
     if problem:
-        raise Forbidden(f"{actor.name} may not see case {case['code']}: {problem}.")
+        raise Forbidden("may_not_see_case", actor=actor.name, case=case["code"], why=problem)
 
 
-def require_role(actor: Actor, roles: tuple[str, ...], what: str) -> None:
+def require_role(actor: Actor, roles: tuple[str, ...], action: str) -> None:
+    """Refuse unless ``actor`` has one of ``roles``; ``action`` is the clause code naming what
+    they tried (``do_read_audit``)."""
     if actor.role not in roles:
-        raise Forbidden(f"Role {actor.role} may not {what}; that is for {', '.join(roles)}.")
+        raise Forbidden("role_may_not_do", role=actor.role, action=clause(action),
+                        roles=list(roles))
 
 
-def check_producer_scope(actor: Actor, producer: dict[str, Any], what: str) -> None:
-    """Officers manage the producers of their own district or commune; producers see their own."""
-    probe = {"code": f"of producer {producer['id']}", "producer_id": producer["id"],
-             "district": producer["district"], "commune": producer["commune"]}
+def check_producer_scope(actor: Actor, producer: dict[str, Any], action: str) -> None:
+    """Officers manage the producers of their own district or commune; producers see their own.
+    ``action`` is the clause code naming what the actor tried (``do_see_producer``)."""
+    probe = {"producer_id": producer["id"], "district": producer["district"],
+             "commune": producer["commune"]}
     problem = read_problem(actor, probe)
     if problem:
-        raise Forbidden(f"{actor.name} may not {what} producer {producer['id']}: {problem}.")
+        raise Forbidden("producer_out_of_scope", actor=actor.name, action=clause(action),
+                        producer=producer.get("name") or producer["id"], why=problem)

@@ -41,8 +41,9 @@ def register_case(body: CaseIn, app: AppDep, actor: CurrentActor) -> JSONRespons
     """Open a case in ``draft`` for a producer (CLI: ``ocop cases register``)."""
     with write_transaction(app.db) as conn:
         code = registry.register_case(conn, app.clock.now(), actor, registry.Registration(
-            body.producer, body.product, body.group, body.subgroup, body.rules))
-        view = queries.case_view(conn, code)
+            body.producer, body.product, body.group, body.subgroup, body.rules),
+            public_url=app.settings.public_url)
+        view = queries.case_view(conn, code, app.settings.public_url)
     return with_etag(view, 201, {"Location": f"/api/v1/cases/{code}"})
 
 
@@ -67,7 +68,7 @@ def show_case(code: str, app: AppDep, actor: CurrentActor) -> JSONResponse:
     """The case in the CLI's ``--json`` shape; its ``ETag`` is the case version."""
     scoped_case(app, actor, code)
     with app.db.connect() as conn:
-        return with_etag(queries.case_view(conn, code))
+        return with_etag(queries.case_view(conn, code, app.settings.public_url))
 
 
 @router.post("/{code}/events", response_model=Case,
@@ -88,7 +89,7 @@ def advance(code: str, body: EventIn, request: Request, app: AppDep, actor: Curr
     if applied.response:
         return with_etag(applied.response)
     with app.db.connect() as conn:
-        return with_etag(queries.case_view(conn, code))
+        return with_etag(queries.case_view(conn, code, app.settings.public_url))
 
 
 def refusal(request: Request, app: App, actor: Actor, event: Event,
@@ -109,8 +110,7 @@ def expected_version(if_match: str | None) -> int | None:
         return None
     found = ETAG.match(if_match.strip())
     if not found:
-        raise Malformed(f'If-Match must be the case version as its ETag gives it (such as "3"),'
-                        f" not {if_match!r}.")
+        raise Malformed("if_match_invalid", got=if_match)
     return int(found.group(1))
 
 

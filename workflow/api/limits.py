@@ -3,9 +3,10 @@ and a streamed body is cut off as soon as it passes it (413 either way)."""
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workflow.api.problems import BodyTooLarge, from_error
+from workflow.api.problems import BodyTooLarge, from_error, lang_of
 
 
 class BodyLimit:
@@ -19,7 +20,8 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await from_error(self._error(), scope["path"])(scope, receive, send)
+            await from_error(self._error(), scope["path"], lang_of(Headers(scope=scope)))(
+                scope, receive, send)
             return
         seen = 0
 
@@ -34,5 +36,4 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
     def _error(self) -> BodyTooLarge:
-        return BodyTooLarge(f"The request body is larger than {self.max_bytes} bytes; "
-                            "send less (score sheets and event data fit well within it).")
+        return BodyTooLarge("body_too_large", limit=self.max_bytes)

@@ -104,6 +104,8 @@ class Case(BaseModel):
     certificate: Certificate | None
     deadlines: list[Deadline]
     history: list[HistoryEntry]
+    status_url: str | None = Field(default=None, description="the producer's status page "
+                                   "(the link every producer notice carries)")
 
 
 class CaseSummary(BaseModel):
@@ -177,8 +179,10 @@ class Problem(BaseModel):
     type: str
     title: str
     status: int
-    detail: str
+    detail: str  # in the language Accept-Language asks for (English by default)
     kind: str
+    code: str  # the stable code of the error (the catalogue's ``error`` kind)
+    params: dict[str, Any] = {}  # the values the sentence was made from, codes not words
     instance: str | None = None
     allowed: list[str] | None = None
 

@@ -13,13 +13,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select, text
 
 from workflow import queries
+from workflow.api import status_view
 from workflow.api.auth import AppDep
 from workflow.api.models import CertificateCheck
 from workflow.api.problems import documented
 from workflow.bootstrap import App
 from workflow.clock import local
 from workflow.console.render import pages_of, request_lang
-from workflow.errors import NotFound
+from workflow.errors import NotFound, OcopError
+from workflow.i18n import from_accept
 from workflow.schema import cases, producers
 
 router = APIRouter(tags=["public"])
@@ -45,11 +47,24 @@ def metrics(request: Request) -> Response:
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-def wants_json(request: Request, format: str | None) -> bool:
+def wants_json(request: Request, format: str | None = None) -> bool:
+    """JSON (``?format=json``, or an ``Accept`` naming JSON and not HTML); otherwise a page."""
     if format:
         return format == "json"
     accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
+    return ("application/json" in accept or "+json" in accept) and "text/html" not in accept
+
+
+def visitor_lang(request: Request, default: str | None = None) -> str:
+    """``?lang=``, the language cookie, then ``default``, then ``Accept-Language``."""
+    return request_lang(request, default or from_accept(request.headers.get("accept-language")))
+
+
+def missing_page(request: Request, error: OcopError, lang: str | None = None) -> Response:
+    """A 404 for a person: the error's sentence in their language, in the site's frame."""
+    lang = lang or visitor_lang(request)
+    return pages_of(request).page(request, "missing.html", lang, status=404,
+                                  message=error.text(lang))
 
 
 def certificate_check(app: App, number: str) -> dict[str, Any]:
@@ -65,19 +80,34 @@ def certificate_check(app: App, number: str) -> dict[str, Any]:
             "checked_on": today.isoformat()}
 
 
+def page_or_problem(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses of a page: problem+json for JSON clients, a page for browsers."""
+    answers = documented(*statuses)
+    for answer in answers.values():
+        answer["content"] = {**answer["content"],
+                             "text/html": {"schema": {"type": "string"}}}
+    return answers
+
+
 @router.get("/verify/{certificate_no}", response_model=CertificateCheck,
-            responses={**documented(404, 422),
+            responses={**documented(422), **page_or_problem(404),
                        200: {"content": {"text/html": {"schema": {"type": "string"}}},
                              "description": "Is this certificate valid today (HTML or JSON)"}})
 def verify_certificate(certificate_no: str, request: Request, app: AppDep,
                        format: Annotated[str | None, Query(pattern="^(json|html)$")] = None
                        ) -> Response:
     """Is the certificate valid today? JSON with ``Accept: application/json`` or
-    ``?format=json``; otherwise a page in Vietnamese (``?lang=en`` for English)."""
-    check = certificate_check(app, certificate_no)
+    ``?format=json`` (an unknown number: problem+json 404); otherwise a page in the visitor's
+    language (``?lang=en``, ``Accept-Language``; Vietnamese by default), a 404 page if unknown."""
+    try:
+        check = certificate_check(app, certificate_no)
+    except NotFound as error:
+        if wants_json(request, format):
+            raise
+        return missing_page(request, error)
     if wants_json(request, format):
         return JSONResponse(check)
-    return pages_of(request).page(request, "verify.html", cert=check)
+    return pages_of(request).page(request, "verify.html", visitor_lang(request), cert=check)
 
 
 @router.get("/verify/{certificate_no}/qr.svg", response_class=Response,
@@ -96,22 +126,29 @@ def certificate_qr(certificate_no: str, app: AppDep) -> Response:
 
 
 @router.get("/status/{code}", response_class=HTMLResponse,
-            responses={**documented(404),
+            responses={**page_or_problem(404),
                        200: {"content": {"text/html": {"schema": {"type": "string"}}},
                              "description": "The producer's status page"}})
-def status_page(code: str, request: Request, app: AppDep,
-                t: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+def status_page(code: str, request: Request, app: AppDep, t: str | None = None) -> Response:
     """The producer's timeline and notifications, in their language; ``t`` is the case's
-    status token (unguessable, per case) from the link the producer received."""
-    with app.db.connect() as conn:
-        row = conn.execute(select(cases.c.status_token, producers.c.lang)
-                           .join(producers, producers.c.id == cases.c.producer_id)
-                           .where(cases.c.code == code)).first()
-        if row is None or not t or not secrets.compare_digest(
-                row.status_token.encode(), t.encode()):
-            raise NotFound(f"No case status page is at /status/{code} with that link; check "
-                           "the link in your notification.")
-        view = queries.case_view(conn, code)
-        notices = queries.inapp_notices(conn, code)
+    status token (unguessable, per case) from the link the producer received. A wrong link is
+    a 404 page (problem+json for a client asking for JSON)."""
+    try:
+        with app.db.connect() as conn:
+            row = conn.execute(select(cases.c.status_token, producers.c.lang)
+                               .join(producers, producers.c.id == cases.c.producer_id)
+                               .where(cases.c.code == code)).first()
+            if row is None or not t or len(t) > 100 or not secrets.compare_digest(
+                    row.status_token.encode(), t.encode()):
+                raise NotFound("status_page_not_found", case=code)
+            view = queries.case_view(conn, code)
+            notices = queries.inapp_notices(conn, code)
+    except NotFound as error:
+        if wants_json(request):
+            raise
+        return missing_page(request, error)
     lang = request_lang(request, row.lang)
-    return pages_of(request).page(request, "status.html", lang, case=view, notices=notices)
+    return pages_of(request).page(request, "status.html", lang, case=view,
+                                  dates=status_view.dates(view, lang),
+                                  timeline=status_view.timeline(view, lang),
+                                  notices=status_view.notices(notices, lang))

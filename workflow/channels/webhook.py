@@ -29,6 +29,8 @@ def body_of(message: Outgoing) -> bytes:
     document = {"event_id": message.message_id, "kind": message.kind,
                 "case_code": message.case_code, "lang": message.lang,
                 "subject": message.subject, "text": message.body, "data": message.payload}
+    if message.payload.get("status_url"):
+        document["status_url"] = message.payload["status_url"]  # the producer's status page
     return json.dumps(document, ensure_ascii=False, sort_keys=True,
                       separators=(",", ":")).encode()
 

@@ -12,6 +12,7 @@ import click
 from workflow import audit, queries
 from workflow.cli.base import Context, cli, emit, pass_app
 from workflow.errors import OcopError
+from workflow.i18n import from_env
 
 
 class ChainBroken(OcopError):
@@ -37,9 +38,10 @@ def verify(ctx: Context, code: str | None, as_json: bool) -> None:
               {"case": brk.case_code, "seq": brk.seq, "problem": brk.problem,
                "sentence": brk.sentence()}}
     emit(report, as_json, lambda r: f"audit chain intact: {r['cases']} cases, "
-         f"{r['entries']} entries" if r["ok"] else brk.sentence() if brk else "")
+         f"{r['entries']} entries" if r["ok"] else brk.sentence(from_env()) if brk else "")
     if brk is not None:
-        raise ChainBroken(brk.sentence())
+        raise ChainBroken("audit_chain_broken", case=brk.case_code, seq=brk.seq,
+                          problem=brk.why)
 
 
 @audit_group.command("export")

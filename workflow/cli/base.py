@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,20 +12,25 @@ from typing import Any, TypeVar
 import click
 
 from workflow.bootstrap import App, bootstrap
-from workflow.errors import InvalidInput, OcopError, status_of
+from workflow.errors import InvalidInput, OcopError, render, status_of
+from workflow.i18n import from_env
 from workflow.logs import configure
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Context:
-    def __init__(self) -> None:
+    def __init__(self, verbose: bool = False) -> None:
         self._app: App | None = None
+        # A command prints its result, not log lines: its logs are warnings and errors only,
+        # unless ``-v``. A service (``ocop serve``) sets ``service`` and keeps every log line.
+        self.verbose = verbose
+        self.service = False
 
     @property
     def app(self) -> App:
         if self._app is None:
-            configure()
+            configure(level=logging.INFO if self.verbose or self.service else logging.WARNING)
             self._app = bootstrap()
         return self._app
 
@@ -34,10 +40,11 @@ class Context:
 
 
 @click.group()
+@click.option("-v", "--verbose", is_flag=True, help="also print the engine's log lines (stderr)")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, verbose: bool) -> None:
     """OCOP certification workflow engine."""
-    ctx.obj = Context()
+    ctx.obj = Context(verbose)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -49,7 +56,7 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     try:
         group.main(args=args, prog_name="ocop", standalone_mode=False)
     except OcopError as error:
-        click.echo(f"error: {error.message}", err=True)
+        click.echo(refusal(error, from_env(), "--json" in (args or sys.argv[1:])), err=True)
         return status_of(error)[0]
     except click.exceptions.Exit as done:
         return int(done.exit_code)
@@ -61,6 +68,16 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     return 0
 
 
+def refusal(error: OcopError, lang: str, as_json: bool) -> str:
+    """The line a refusal prints on stderr: its sentence in ``lang`` after the catalogue's
+    ``error: `` prefix, or with ``--json`` one JSON object carrying the code and parameters."""
+    sentence = error.text(lang)
+    if as_json:
+        return json.dumps({"error": {"code": error.code, "kind": error.kind, "message": sentence,
+                                     "params": error.params}}, ensure_ascii=False)
+    return render("cli_error", {"sentence": sentence}, lang)
+
+
 def parse_data(text: str | None) -> dict[str, Any]:
     """``--data`` takes JSON or ``@FILE``."""
     if not text:
@@ -69,15 +86,15 @@ def parse_data(text: str | None) -> dict[str, Any]:
         try:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as error:
-            raise InvalidInput(f"Cannot read the data file {text[1:]!r}: {error.strerror}.") \
+            raise InvalidInput("data_file_unreadable", got=text[1:], why=error.strerror) \
                 from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidInput(f"--data is not valid JSON ({error.msg} at line {error.lineno} "
-                           f"column {error.colno}).") from None
+        raise InvalidInput("data_not_json", why=error.msg, line=error.lineno,
+                           column=error.colno) from None
     if not isinstance(data, dict):
-        raise InvalidInput("--data must be a JSON object such as {\"sheets\": [...]}.")
+        raise InvalidInput("data_not_object")
     return data
 
 

@@ -34,7 +34,7 @@ def register(ctx: Context, as_user: str, producer_id: int, product: str, group: 
     with write_transaction(app.db) as conn:
         actor = registry.actor_named(conn, as_user)
         code = registry.register_case(conn, app.clock.now(), actor, registry.Registration(
-            producer_id, product, group, subgroup, rules))
+            producer_id, product, group, subgroup, rules), public_url=app.settings.public_url)
     show_case(ctx, code, as_json, short=True)
 
 
@@ -80,7 +80,7 @@ def show(ctx: Context, code: str, as_json: bool) -> None:
 
 def show_case(ctx: Context, code: str, as_json: bool, short: bool = False) -> None:
     with ctx.app.db.connect() as conn:
-        view = queries.case_view(conn, code)
+        view = queries.case_view(conn, code, public_url=ctx.app.settings.public_url)
     if short and not as_json:
         click.echo(view["code"])
         return
@@ -98,6 +98,7 @@ def _case_text(v: dict[str, Any]) -> str:
         f"  certificate {cert['number']} {cert['stars']}★ {cert['level']} "
         f"{cert['issued_on']}..{cert['valid_to']} {cert['status']}" if cert else
         "  certificate -",
+        f"  status page {v.get('status_url') or '-'}",
     ]
     lines += [f"  deadline {d['kind']} due {d['due_at']}{' (paused)' if d['paused'] else ''}"
               for d in v["deadlines"]]

@@ -12,8 +12,10 @@ from workflow.errors import Conflict
 @cli.command("demo")
 @pass_app
 def demo_cmd(ctx: Context) -> None:
-    """Load the Hanoi demo into an empty database and print the demo users' tokens."""
+    """Load the Hanoi demo into an empty database; write the demo users' tokens to
+    ``$OCOP_HOME/demo-tokens.txt`` (name, role, scope, token) and print them."""
     if not demo.is_empty(ctx.app):
-        raise Conflict("The database already holds cases; the demo loads only into an empty one.")
-    for name, token in demo.load(ctx.app).items():
-        click.echo(f"{name}\t{token}")
+        raise Conflict("demo_not_empty")
+    path = demo.tokens_path()
+    demo.save_tokens(path, demo.load(ctx.app))
+    click.echo(path.read_text(encoding="utf-8"), nl=False)

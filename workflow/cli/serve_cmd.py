@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from typing import Any
+
 import click
 
 from workflow.cli.base import Context, cli, pass_app
+from workflow.config import listen_url
+from workflow.logs import configure
+
+
+def announce_address(host: str, port: int) -> None:
+    """Without ``OCOP_PUBLIC_URL``, links and QR codes point to where we actually listen: the
+    variable is set for this process and every process it starts (uvicorn workers, ``ocop run``'s
+    worker and beat), before any of them reads its settings."""
+    if not os.environ.get("OCOP_PUBLIC_URL"):
+        os.environ["OCOP_PUBLIC_URL"] = listen_url(host, port)
+
+
+def worker_app() -> Any:
+    """What each uvicorn worker process builds (``--workers N``): the app, logging as a service."""
+    from workflow.api import create_app
+
+    configure(level=logging.INFO)
+    return create_app()
 
 
 @cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="OCOP_HOST")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="OCOP_PORT")
 @click.option("--workers", default=1, show_default=True, type=int,
               help="uvicorn worker processes (each builds its own app)")
 @pass_app
@@ -17,8 +39,10 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     """Serve the API (/api/v1, OpenAPI at /docs), the console (/console) and public pages."""
     import uvicorn
 
+    announce_address(host, port)
+    ctx.service = True  # a service keeps its log lines (JSON when not on a terminal)
     if workers > 1:
-        uvicorn.run("workflow.api:create_app", factory=True, host=host, port=port,
+        uvicorn.run("workflow.cli.serve_cmd:worker_app", factory=True, host=host, port=port,
                     workers=workers, access_log=False)
         return
     from workflow.api import create_app

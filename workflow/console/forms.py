@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import states
 from workflow.errors import InvalidInput
 from workflow.guards import PRESCORE_CRITERIA, REEVALUATION_REASONS, REVOCATION_REASONS
 from workflow.scoring import PARTS
@@ -13,11 +14,16 @@ from workflow.scoring import PARTS
 SCORED = ("record_district_score", "record_city_score")
 SHEET_ROWS = 3
 REASON_REQUIRED = ("request_completion", "record_no_ip")
-CHOICES = {"open_reevaluation": ("reason", REEVALUATION_REASONS),
-           "revoke": ("reason_code", REVOCATION_REASONS)}
+# trigger -> (the data key a list's choice fills, its codes, the catalogue kind of their words);
+# the form's field is "choice", apart from the free-text "reason" every form has.
+CHOICES = {"open_reevaluation": ("reason", REEVALUATION_REASONS, "reevaluation_reason"),
+           "revoke": ("reason_code", REVOCATION_REASONS, "revocation_reason")}
 TEXT_FIELDS = {"verify_ip": ("certificate_no", "holder", "registered_on"),
                "record_central_result": ("decision_no",)}
 SYSTEM_ONLY = ("expire", "escalate")
+# Every trigger a person may meet in the console (the audit view's filter, the "done" banner).
+TRIGGERS = tuple(dict.fromkeys(["register", *(t for lc in states.LIFECYCLES.values()
+                                              for t in lc.triggers())]))
 
 
 def sheets_from(form: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -33,8 +39,8 @@ def sheets_from(form: Mapping[str, str]) -> list[dict[str, Any]]:
             try:
                 sheet[part] = float(raw)
             except ValueError:
-                raise InvalidInput(f"Score sheet {i} ({member}) needs part {part.upper()} as a "
-                                   f"number; got {raw!r}.") from None
+                raise InvalidInput("score_not_number", sheet=i, member=member,
+                                   part=part.upper(), got=raw) from None
         sheets.append(sheet)
     return sheets
 
@@ -51,13 +57,13 @@ def event_from(trigger: str, form: Mapping[str, str]) -> tuple[dict[str, Any], s
     elif trigger == "record_central_result":
         data = {"passed": form.get("passed") == "on"}
     if trigger in CHOICES:
-        key, _ = CHOICES[trigger]
-        data[key] = form.get(key, "")
+        key = CHOICES[trigger][0]
+        data[key] = form.get("choice", "")
     for key in TEXT_FIELDS.get(trigger, ()):
         data[key] = (form.get(key) or "").strip()
     if trigger == "request_completion" and (form.get("days") or "").strip():
         try:
             data["days"] = int(form["days"])
         except ValueError:
-            raise InvalidInput(f'"days" must be a whole number; got {form["days"]!r}.') from None
+            raise InvalidInput("days_not_whole", form_field="days", got=form["days"]) from None
     return data, (form.get("reason") or "").strip() or None

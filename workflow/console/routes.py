@@ -15,14 +15,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 import states
-from workflow import diagram, queries
+from workflow import diagram, explain, queries
+from workflow import inbox as work
 from workflow.api.admin import audit_csv
 from workflow.api.auth import AUDITORS, actor_for_token, check_read, require_role
 from workflow.api.problems import http_status
 from workflow.bootstrap import App
 from workflow.clock import aware
-from workflow.console import drawing, forms
-from workflow.console.i18n import state_names
+from workflow.console import forms, views
 from workflow.console.render import pages_of, request_lang
 from workflow.errors import InvalidInput, OcopError, Unauthenticated
 from workflow.facts import Actor, Event
@@ -30,6 +30,7 @@ from workflow.guards import PRESCORE_CRITERIA
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SESSION = "ocop_session"
+CSV_LIMIT = 50_000
 
 
 def csrf_for(token: str) -> str:
@@ -50,10 +51,20 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
     return pages_of(request).page(request, name, status=status, **context)
 
 
+def maybe_signed_in(request: Request) -> Actor | None:
+    try:
+        return signed_in(request)[0]
+    except OcopError:
+        return None
+
+
 def failed(request: Request, error: OcopError, actor: Actor | None = None) -> Response:
+    """The error page in the reader's language, with the header and navigation of the user."""
     if isinstance(error, Unauthenticated):
         return RedirectResponse("/console/sign-in", 303)
-    return render(request, "error.html", http_status(error), error=error.message, actor=actor)
+    actor = actor or maybe_signed_in(request)
+    return render(request, "error.html", http_status(error),
+                  error=error.text(request_lang(request)), actor=actor)
 
 
 @router.get("")
@@ -89,33 +100,45 @@ def sign_out() -> Response:
 
 
 @router.get("/inbox")
-def inbox(request: Request, state: str | None = None, overdue: bool = False) -> Response:
+def inbox(request: Request, view: str | None = None, state: str | None = None,
+          overdue: str | None = None) -> Response:
+    """My work by default (cases with an action for me, most urgent first); all cases in my
+    scope, the overdue ones, or those in one state one click away."""
     try:
         actor, _ = signed_in(request)
     except OcopError as error:
         return failed(request, error)
     app = ocop(request)
+    shown = work.view_of(actor.role, "overdue" if overdue and not view else view, state)
+    now = app.clock.now()
+    mine = work.work_condition(actor, now) if shown == "mine" else None
     with app.db.connect() as conn:
-        rows = queries.list_cases(conn, app.clock.now(), state or None, None, overdue, actor,
-                                  request.app.state.config.page_limit)
-    return render(request, "inbox.html", actor=actor, rows=rows, state=state or "",
-                  overdue=overdue, states=list(states.ALL_STATES))
+        rows = queries.list_cases(conn, now, actor=actor, where=mine,
+                                  limit=request.app.state.config.page_limit,
+                                  **work.view_filters(shown, state))
+    return render(request, "inbox.html", actor=actor, rows=rows, view=shown,
+                  state=state if state in states.ALL_STATES else "",
+                  states=list(states.ALL_STATES), can_work=work.has_work(actor.role))
 
 
 def case_context(request: Request, actor: Actor, token: str, code: str) -> dict[str, Any]:
     app = ocop(request)
     with app.db.connect() as conn:
         check_read(actor, queries.case_row(conn, code))
-        view = queries.case_view(conn, code)
+        view = queries.case_view(conn, code, app.settings.public_url)
         allowed = queries.allowed(conn, code, actor, app.clock.now())
     lc = states.lifecycle(view["rule_version"])
     path = [(h["from"], h["to"]) for h in view["history"] if h["from"] and h["from"] != h["to"]]
     lang = request_lang(request)
-    svg = drawing.svg(diagram.mermaid(lc, path), path, view["state"],
-                      state_names(lang, lc.states))
+    svg = diagram.case_svg(lc.version, lang, path, view["state"])
     actions = [a["trigger"] for a in allowed if a["allowed"]
                and a["trigger"] not in forms.SYSTEM_ONLY]
+    for entry in view["history"]:
+        entry["details"] = views.details(entry["trigger"], entry["data"], lang)
+        entry["who"] = views.who(entry["actor"], entry["role"], lang)
+        entry["reason"] = views.reason_words(entry["reason"], entry["role"], lang)
     return {"actor": actor, "case": view, "actions": actions, "diagram": svg,
+            "why": explain.latest(view["history"], lang),
             "maxima": dict(zip("abc", lc.part_maxima, strict=True)),
             "documents": app.settings.required_documents, "csrf": csrf_for(token),
             "form_key": uuid.uuid4().hex, "forms": forms, "criteria": PRESCORE_CRITERIA}
@@ -128,7 +151,8 @@ def case_page(request: Request, code: str, done: str | None = None) -> Response:
         context = case_context(request, actor, token, code)
     except OcopError as error:
         return failed(request, error)
-    return render(request, "case.html", done=done, **context)
+    return render(request, "case.html", done=done if done in forms.TRIGGERS else None,
+                  **context)
 
 
 @router.post("/cases/{code}/events")
@@ -141,7 +165,7 @@ async def fire(request: Request, code: str) -> Response:
     trigger = form.get("trigger", "")
     try:
         if not hmac.compare_digest(form.get("csrf", "").encode(), csrf_for(token).encode()):
-            raise InvalidInput("This form has expired; reload the case page and try again.")
+            raise InvalidInput("form_expired")
         data, reason = forms.event_from(trigger, form)
         version = int(form["version"]) if form.get("version", "").isdigit() else None
         event = Event(code, trigger, actor, data, reason, form.get("form_key") or None, version)
@@ -152,7 +176,8 @@ async def fire(request: Request, code: str) -> Response:
             context = await run_in_threadpool(case_context, request, actor, token, code)
         except OcopError as other:
             return failed(request, other, actor)
-        return render(request, "case.html", http_status(error), error=error.message,
+        return render(request, "case.html", http_status(error),
+                      error=error.text(request_lang(request)),
                       failed_trigger=trigger, form=form, **context)
     return RedirectResponse(f"/console/cases/{code}?{urlencode({'done': trigger})}", 303)
 
@@ -166,39 +191,48 @@ def audit_filters(request: Request) -> dict[str, Any]:
             try:
                 out[key] = aware(datetime.fromisoformat(out[key]))
             except ValueError:
-                raise InvalidInput(f"{key} must be a date or time such as 2025-09-01; "
-                                   f"got {out[key]!r}.") from None
+                raise InvalidInput("date_filter_invalid", form_field=key, got=out[key]) from None
     return out
 
 
-def audit_rows(request: Request) -> tuple[Actor, list[dict[str, Any]]]:
+def audit_rows(request: Request, limit: int, offset: int = 0
+               ) -> tuple[Actor, list[dict[str, Any]]]:
+    """The filtered audit entries, newest first."""
     actor, _ = signed_in(request)
-    require_role(actor, AUDITORS, "read the audit trail")
+    require_role(actor, AUDITORS, "do_read_audit")
     f = audit_filters(request)
     with ocop(request).db.connect() as conn:
         rows = queries.audit_filtered(conn, f["case"], f["actor"], f["trigger"], f["since"],
-                                      f["until"], 5000)
+                                      f["until"], limit, offset, newest_first=True)
     return actor, rows
 
 
 @router.get("/audit")
 def audit_page(request: Request) -> Response:
+    page = views.page_number(request.query_params.get("page"))
     try:
-        actor, rows = audit_rows(request)
+        actor, rows = audit_rows(request, views.AUDIT_PAGE + 1, (page - 1) * views.AUDIT_PAGE)
     except OcopError as error:
         return failed(request, error)
-    query = urlencode({k: v for k, v in request.query_params.items() if k != "lang"})
+    lang = request_lang(request)
+    more, rows = len(rows) > views.AUDIT_PAGE, rows[:views.AUDIT_PAGE]
+    for row in rows:
+        row["details"] = views.details(row["trigger"], row["data"], lang)
+        row["who"] = views.who(row["actor"], row["role"], lang)
+        row["reason"] = views.reason_words(row["reason"], row["role"], lang)
+    query = urlencode({k: v for k, v in request.query_params.items()
+                       if k not in ("lang", "page")})
     return render(request, "audit.html", actor=actor, rows=rows, q=request.query_params,
-                  csv_url=f"/console/audit.csv?{query}",
-                  triggers=["register", *sorted({t for lc in states.LIFECYCLES.values()
-                                                 for t in lc.triggers()})])
+                  csv_url=f"/console/audit.csv?{query}", page=page,
+                  links=views.page_links(request.query_params, page, more),
+                  triggers=forms.TRIGGERS)
 
 
 @router.get("/audit.csv")
 def audit_download(request: Request) -> Response:
     try:
-        _, rows = audit_rows(request)
+        _, rows = audit_rows(request, CSV_LIMIT)
     except OcopError as error:
         return failed(request, error)
-    return Response(audit_csv(rows), media_type="text/csv; charset=utf-8",
+    return Response(audit_csv(rows, request_lang(request)), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="ocop-audit.csv"'})

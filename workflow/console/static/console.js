@@ -14,3 +14,13 @@ document.querySelectorAll("tr.sheet").forEach(function (row) {
   inputs.forEach(function (input) { input.addEventListener("input", update); });
   update();
 });
+
+// The producer's status link: copy it with one click.
+document.querySelectorAll("button.copy").forEach(function (button) {
+  button.addEventListener("click", function () {
+    if (!navigator.clipboard) { return; }
+    navigator.clipboard.writeText(button.dataset.copy).then(function () {
+      button.textContent = button.dataset.done;
+    });
+  });
+});
