@@ -59,89 +59,93 @@ PRODUCERS = [
     ("Công ty TNHH Trà sen Quảng An", "enterprise", "Tây Hồ", "Quảng An", "trasen@example.vn"),
 ]
 
+# Each producer's user, in the order of PRODUCERS.
+PRODUCER_USERS = ("htx.tuongcuda", "coso.khamtrai", "htx.luavanphuc", "tohoptac.miendong",
+                  "congty.trasen")
+
 # name, role, district, commune; district officers only acted before 2025-07-01.
 STAFF = [
-    ("cukhe.officer", "commune_officer", None, "Cự Khê"),
-    ("chuyenmy.officer", "commune_officer", None, "Chuyên Mỹ"),
-    ("quangan.officer", "commune_officer", None, "Quảng An"),
-    ("vanphuc.officer", "commune_officer", None, "Vạn Phúc"),
-    ("minhhong.officer", "commune_officer", None, "Minh Hồng"),
-    ("dost.ip", "ip_officer", None, None),
-    ("city.office", "city_officer", None, None),
-    ("supervisor", "supervisor", None, None),
-    ("admin", "admin", None, None),
-    ("thanhoai.officer", "district_officer", "Thanh Oai", None),
-    ("phuxuyen.officer", "district_officer", "Phú Xuyên", None),
-    ("hadong.officer", "district_officer", "Hà Đông", None),
+    ("phamthu.cukhe", "commune_officer", None, "Cự Khê"),
+    ("nguyenha.chuyenmy", "commune_officer", None, "Chuyên Mỹ"),
+    ("tranminh.quangan", "commune_officer", None, "Quảng An"),
+    ("lethao.vanphuc", "commune_officer", None, "Vạn Phúc"),
+    ("vuhung.minhhong", "commune_officer", None, "Minh Hồng"),
+    ("dokhoa.sokhcn", "ip_officer", None, None),
+    ("hoangnam.vpdp", "city_officer", None, None),
+    ("ngoclan.giamsat", "supervisor", None, None),
+    ("quantri", "admin", None, None),
+    ("buiduc.thanhoai", "district_officer", "Thanh Oai", None),
+    ("daoquang.phuxuyen", "district_officer", "Phú Xuyên", None),
+    ("maiphuong.hadong", "district_officer", "Hà Đông", None),
 ]
 RETIRED = ("district_officer",)  # their districts no longer exist: no sign-in
 
 # key: product, group, subgroup (the producer is the one who registers it)
 CASES = {
-    "silk_1048": ("Khăn lụa tơ tằm Vạn Phúc", "fabric_garment", "silk"),
-    "soya_148": ("Tương Cự Đà", "food", "seasonings"),
-    "lacquer_148": ("Tranh sơn mài khảm trai", "handicraft", "lacquer"),
-    "silk": ("Khăn lụa tơ tằm Vạn Phúc", "handicraft", "silk"),
-    "tea": ("Trà sen Tây Hồ", "beverage", "tea"),
-    "noodles": ("Miến dong Minh Hồng", "food", "rice and starch noodles"),
-    "box": ("Hộp sơn mài khảm trai", "handicraft", "lacquer"),
-    "tray": ("Khay sơn mài Chuyên Mỹ", "handicraft", "lacquer"),
-    "vermicelli": ("Miến dong Cự Đà", "food", "rice and starch noodles"),
-    "glutinous": ("Tương nếp Cự Đà", "food", "seasonings"),
-    "lotus": ("Trà sen bách diệp", "beverage", "tea"),
+    "silk_1048": ("Khăn lụa tơ tằm Vạn Phúc", "fabric_garment", "lụa tơ tằm"),
+    "soya_148": ("Tương Cự Đà", "food", "gia vị"),
+    "lacquer_148": ("Tranh sơn mài khảm trai", "handicraft", "sơn mài"),
+    "silk": ("Khăn lụa tơ tằm Vạn Phúc", "handicraft", "lụa tơ tằm"),
+    "tea": ("Trà sen Tây Hồ", "beverage", "trà"),
+    "noodles": ("Miến dong Minh Hồng", "food", "miến dong"),
+    "box": ("Hộp sơn mài khảm trai", "handicraft", "sơn mài"),
+    "tray": ("Khay sơn mài Chuyên Mỹ", "handicraft", "sơn mài"),
+    "vermicelli": ("Miến dong Cự Đà", "food", "miến dong"),
+    "glutinous": ("Tương nếp Cự Đà", "food", "gia vị"),
+    "lotus": ("Trà sen bách diệp", "beverage", "trà"),
 }
 
 # when (a date, or days before today), case, trigger, who, data, reason
 EVENTS: list[tuple[str | int, str, str, str, dict[str, Any] | None, str | None]] = [
-    ("2022-05-09", "silk_1048", "register", "producer3", None, None),
-    ("2022-05-10", "silk_1048", "submit", "vanphuc.officer", DOCS, None),
-    ("2022-05-16", "silk_1048", "start_review", "hadong.officer", None, None),
-    ("2022-06-20", "silk_1048", "record_district_score", "hadong.officer",
+    ("2022-05-09", "silk_1048", "register", "htx.luavanphuc", None, None),
+    ("2022-05-10", "silk_1048", "submit", "lethao.vanphuc", DOCS, None),
+    ("2022-05-16", "silk_1048", "start_review", "maiphuong.hadong", None, None),
+    ("2022-06-20", "silk_1048", "record_district_score", "maiphuong.hadong",
      sheets((30, 20, 30)), None),
-    ("2022-08-15", "silk_1048", "record_city_score", "city.office", sheets((31, 20, 29)), None),
-    ("2024-03-04", "soya_148", "register", "producer1", None, None),
-    ("2024-03-05", "soya_148", "submit", "producer1", DOCS, None),
-    ("2024-03-11", "soya_148", "start_review", "thanhoai.officer", None, None),
-    ("2024-04-02", "soya_148", "record_district_score", "thanhoai.officer",
+    ("2022-08-15", "silk_1048", "record_city_score", "hoangnam.vpdp", sheets((31, 20, 29)), None),
+    ("2024-03-04", "soya_148", "register", "htx.tuongcuda", None, None),
+    ("2024-03-05", "soya_148", "submit", "htx.tuongcuda", DOCS, None),
+    ("2024-03-11", "soya_148", "start_review", "buiduc.thanhoai", None, None),
+    ("2024-04-02", "soya_148", "record_district_score", "buiduc.thanhoai",
      sheets((33, 20, 28), (35, 21, 27)), None),
-    ("2024-04-15", "soya_148", "verify_ip", "dost.ip",
+    ("2024-04-15", "soya_148", "verify_ip", "dokhoa.sokhcn",
      trademark("4-0312345-000", "HTX Tương Cự Đà", "2019-08-20"), None),
-    ("2024-06-10", "soya_148", "record_city_score", "city.office", sheets((34, 21, 28)), None),
-    ("2024-08-05", "lacquer_148", "register", "producer2", None, None),
-    ("2024-08-06", "lacquer_148", "submit", "producer2", DOCS, None),
-    ("2024-08-12", "lacquer_148", "start_review", "phuxuyen.officer", None, None),
-    ("2024-09-09", "lacquer_148", "record_district_score", "phuxuyen.officer",
+    ("2024-06-10", "soya_148", "record_city_score", "hoangnam.vpdp", sheets((34, 21, 28)), None),
+    ("2024-08-05", "lacquer_148", "register", "coso.khamtrai", None, None),
+    ("2024-08-06", "lacquer_148", "submit", "coso.khamtrai", DOCS, None),
+    ("2024-08-12", "lacquer_148", "start_review", "daoquang.phuxuyen", None, None),
+    ("2024-09-09", "lacquer_148", "record_district_score", "daoquang.phuxuyen",
      sheets((26, 16, 20)), None),
-    (150, "silk", "register", "producer3", None, None),
-    (149, "silk", "submit", "producer3", DOCS, None),
-    (145, "silk", "start_review", "vanphuc.officer", None, None),
-    (132, "silk", "record_commune_prescore", "vanphuc.officer", CRITERIA, None),
-    (120, "silk", "verify_ip", "dost.ip",
+    (150, "silk", "register", "htx.luavanphuc", None, None),
+    (149, "silk", "submit", "htx.luavanphuc", DOCS, None),
+    (145, "silk", "start_review", "lethao.vanphuc", None, None),
+    (132, "silk", "record_commune_prescore", "lethao.vanphuc", CRITERIA, None),
+    (120, "silk", "verify_ip", "dokhoa.sokhcn",
      trademark("4-0401234-000", "HTX Lụa Vạn Phúc", "2020-03-12"), None),
-    (60, "silk", "record_city_score", "city.office", sheets((38, 24, 30), (37, 24, 31)), None),
-    (75, "tea", "register", "producer5", None, None),
-    (74, "tea", "submit", "producer5", DOCS, None),
-    (70, "tea", "start_review", "quangan.officer", None, None),
-    (56, "tea", "record_commune_prescore", "quangan.officer", CRITERIA, None),
-    (45, "tea", "verify_ip", "dost.ip",
+    (60, "silk", "record_city_score", "hoangnam.vpdp", sheets((38, 24, 30), (37, 24, 31)), None),
+    (75, "tea", "register", "congty.trasen", None, None),
+    (74, "tea", "submit", "congty.trasen", DOCS, None),
+    (70, "tea", "start_review", "tranminh.quangan", None, None),
+    (56, "tea", "record_commune_prescore", "tranminh.quangan", CRITERIA, None),
+    (45, "tea", "verify_ip", "dokhoa.sokhcn",
      trademark("4-0298765-000", "Công ty TNHH Trà sen Quảng An", "2018-02-11"), None),
-    (56, "noodles", "register", "producer4", None, None),
-    (55, "noodles", "submit", "producer4", DOCS, None),
-    (48, "noodles", "start_review", "minhhong.officer", None, None),
-    (28, "noodles", "request_completion", "minhhong.officer", {"days": 30},
+    (56, "noodles", "register", "tohoptac.miendong", None, None),
+    (55, "noodles", "submit", "tohoptac.miendong", DOCS, None),
+    (48, "noodles", "start_review", "vuhung.minhhong", None, None),
+    (28, "noodles", "request_completion", "vuhung.minhhong", {"days": 30},
      "Thiếu phiếu kiểm nghiệm an toàn thực phẩm"),
-    (40, "box", "register", "producer2", None, None),
-    (39, "box", "submit", "producer2", DOCS, None),
-    (35, "box", "start_review", "chuyenmy.officer", None, None),
-    (20, "box", "record_commune_prescore", "chuyenmy.officer", CRITERIA, None),
-    (29, "tray", "register", "producer2", None, None),
-    (28, "tray", "submit", "producer2", DOCS, None),
-    (21, "vermicelli", "register", "producer1", None, None),
-    (20, "vermicelli", "submit", "producer1", DOCS, None),
-    (14, "vermicelli", "start_review", "cukhe.officer", None, None),
-    (6, "glutinous", "register", "producer1", None, None),
-    (5, "glutinous", "submit", "producer1", DOCS, None),
-    (2, "lotus", "register", "producer5", None, None),
+    (40, "box", "register", "coso.khamtrai", None, None),
+    (39, "box", "submit", "coso.khamtrai", DOCS, None),
+    (35, "box", "start_review", "nguyenha.chuyenmy", None, None),
+    (20, "box", "record_commune_prescore", "nguyenha.chuyenmy", CRITERIA, None),
+    (29, "tray", "register", "coso.khamtrai", None, None),
+    (28, "tray", "submit", "coso.khamtrai", DOCS, None),
+    (21, "vermicelli", "register", "htx.tuongcuda", None, None),
+    (20, "vermicelli", "submit", "htx.tuongcuda", DOCS, None),
+    (14, "vermicelli", "start_review", "phamthu.cukhe", None, None),
+    (6, "glutinous", "register", "htx.tuongcuda", None, None),
+    (5, "glutinous", "submit", "htx.tuongcuda", DOCS, None),
+    (2, "lotus", "register", "congty.trasen", None, None),
 ]
 
 
@@ -188,7 +192,7 @@ def _scope(name: str) -> str:
     for user, _, district, commune in STAFF:
         if user == name:
             return commune or district or "Hà Nội"
-    return PRODUCERS[int(name.removeprefix("producer")) - 1][0]
+    return PRODUCERS[PRODUCER_USERS.index(name)][0]
 
 
 def _moment(when: str | int, today: datetime) -> datetime:
@@ -205,9 +209,8 @@ def _people(app: App, now: datetime) -> dict[str, str]:
                for name, kind, district, commune, email in PRODUCERS]
         for user, role, district, commune in STAFF:
             tokens[user] = registry.add_user(conn, now, user, role, district, commune)
-        for i, pid in enumerate(ids, 1):
-            tokens[f"producer{i}"] = registry.add_user(conn, now, f"producer{i}", "producer",
-                                                       producer_id=pid)
+        for user, pid in zip(PRODUCER_USERS, ids, strict=True):
+            tokens[user] = registry.add_user(conn, now, user, "producer", producer_id=pid)
     return tokens
 
 

@@ -6,15 +6,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, exists, func, select
+from sqlalchemy import Connection, Select, and_, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 import states
 from workflow.clock import iso, local
-from workflow.errors import NotFound
+from workflow.errors import NotFound, clause, render
 from workflow.facts import Actor, norm
 from workflow.outbox import FAILED, PRODUCER_KINDS, status_url
-from workflow.permissions import scope_problem
+from workflow.permissions import scope_reason
 from workflow.schema import audit_entries, cases, certificates, deadlines, producers
 from workflow.schema import outbox as outbox_rows
 
@@ -92,9 +92,11 @@ def list_cases(conn: Connection, now: datetime, state: str | None = None,
     due = (select(deadlines.c.due_at).where(deadlines.c.case_id == cases.c.id,
                                              deadlines.c.status == "open")
            .order_by(deadlines.c.due_at).limit(1).scalar_subquery())
+    late = breached(now)
     q = scoped(select(cases.c.code, cases.c.state, cases.c.product, cases.c.district,
                       cases.c.commune, cases.c.rule_version, cases.c.stars, cases.c.version,
-                      producers.c.name.label("producer"), due.label("due_at"))
+                      producers.c.name.label("producer"), due.label("due_at"),
+                      late.label("late"))
                .join(producers, producers.c.id == cases.c.producer_id), actor)
     if state:
         q = q.where(cases.c.state == state)
@@ -103,18 +105,25 @@ def list_cases(conn: Connection, now: datetime, state: str | None = None,
     if where is not None:
         q = q.where(where)
     if overdue:
-        q = q.where(exists().where(and_(deadlines.c.case_id == cases.c.id,
-                                        deadlines.c.status == "open",
-                                        deadlines.c.due_at <= now)))
-    q = q.order_by(due.is_(None), due, cases.c.id).limit(limit).offset(offset)
+        q = q.where(late)
+    q = q.order_by(late.desc(), due.is_(None), due, cases.c.id).limit(limit).offset(offset)
     return [{"code": r.code, "state": r.state, "product": r.product, "producer": r.producer,
              "district": r.district, "commune": r.commune, "rule_version": r.rule_version,
              "stars": r.stars, "version": r.version, "due_at": iso(r.due_at),
-             "overdue": bool(r.due_at and r.due_at <= now)} for r in conn.execute(q)]
+             "overdue": bool(r.late)} for r in conn.execute(q)]
 
 
-def allowed(conn: Connection, code: str, actor: Actor, now: datetime) -> list[dict[str, Any]]:
-    """Every trigger of the case's rule version: may ``actor`` fire it now, and if not, why."""
+def breached(now: datetime) -> ColumnElement[bool]:
+    """The case has an open clock past its due time, or one already escalated: escalation
+    moves ``due_at`` on to the next level's date, but the case stays overdue."""
+    return exists().where(and_(deadlines.c.case_id == cases.c.id, deadlines.c.status == "open",
+                               or_(deadlines.c.due_at <= now, deadlines.c.level > 0)))
+
+
+def allowed(conn: Connection, code: str, actor: Actor, now: datetime,
+            lang: str = "en") -> list[dict[str, Any]]:
+    """Every trigger of the case's rule version: may ``actor`` fire it now, and if not, why —
+    ``why`` in ``lang``, ``why_code`` and ``why_params`` as the catalogue has them."""
     c = case_row(conn, code)
     version = c["rule_version"]
     if not c["rules_pinned"] and c["state"] in ("registered", "reevaluation"):
@@ -123,22 +132,27 @@ def allowed(conn: Connection, code: str, actor: Actor, now: datetime) -> list[di
     out = []
     for trigger in lc.triggers():
         rows = lc.rows(trigger, c["state"])
-        why = None
-        if not rows:
-            sources = lc.sources(trigger)
-            why = f"not from {c['state']} (only from {', '.join(sources)})"
-        elif actor.role not in set().union(*(r.roles for r in rows)):
-            roles = sorted(set().union(*(r.roles for r in rows)))
-            why = f"role {actor.role} may not; it is for {' or '.join(roles)}"
-        else:
-            why = scope_problem(actor, c)
-        item: dict[str, Any] = {"trigger": trigger, "allowed": why is None}
+        item: dict[str, Any] = {"trigger": trigger}
+        why = _why_not(lc, trigger, rows, actor, c)
+        item["allowed"] = why is None
         if why is None:
             item["guards"] = list(rows[0].guards)
         else:
-            item["why"] = why
+            item.update(why=render(why["code"], why["params"], lang), why_code=why["code"],
+                        why_params=why["params"])
         out.append(item)
     return out
+
+
+def _why_not(lc: states.Lifecycle, trigger: str, rows: tuple[states.Transition, ...],
+             actor: Actor, case: dict[str, Any]) -> dict[str, Any] | None:
+    """Why ``actor`` may not fire ``trigger`` on ``case`` now (a clause), or None."""
+    if not rows:
+        return clause("hint_not_from_state", state=case["state"], sources=list(lc.sources(trigger)))
+    roles = sorted(set().union(*(r.roles for r in rows)))
+    if actor.role not in roles:
+        return clause("hint_role_not_allowed", role=actor.role, roles=roles)
+    return scope_reason(actor, case)
 
 
 def list_outbox(conn: Connection, code: str | None = None, status: str | None = None,
@@ -216,9 +230,8 @@ def outbox_backlog(conn: Connection) -> dict[str, int]:
 
 
 def overdue_count(conn: Connection, now: datetime) -> int:
-    """Cases with an open deadline already due."""
-    q = select(func.count(func.distinct(deadlines.c.case_id))).where(
-        deadlines.c.status == "open", deadlines.c.due_at <= now)
+    """Cases with an open deadline already due (or escalated)."""
+    q = select(func.count()).select_from(cases).where(breached(now))
     return int(conn.execute(q).scalar_one())
 
 

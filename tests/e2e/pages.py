@@ -116,6 +116,18 @@ class Findings:
     def report(self) -> str:
         return f"{len(self.problems)} problem(s):\n" + "\n".join(self.problems)
 
+    def summary(self, test: str) -> list[str]:
+        """A heading with the pages seen, by status, then every problem: for the file."""
+        pages = ", ".join(f"{n} × {status}" for status, n in
+                          sorted(self.statuses.items(), key=str))
+        return [f"## {test}: pages {pages or 'none'}; {len(self.problems)} problem(s)",
+                *self.problems]
+
+
+def write_report(name: str, lines: list[str]) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
 
 ANY_REFUSAL = range(400, 500)
 

@@ -14,14 +14,13 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 import states
 from tests.api_support import served
-from tests.e2e.chromium import FLAGS, require_chromium
 from tests.e2e.dataset import NOTICE_KINDS, NOW, Builder, Case, DataSet, notice_kinds
-from tests.e2e.pages import ANY_REFUSAL, ARTIFACTS, Findings
-from tests.e2e.visitor import Site, Visitor
+from tests.e2e.pages import ANY_REFUSAL, Findings, write_report
+from tests.e2e.visitor import Site, Visitor, browsing
 from tests.support import make_app
 from workflow.clock import FixedClock
 
@@ -46,23 +45,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def visitor(site: Site) -> Iterator[Visitor]:
-    chromium = require_chromium()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
-        yield Visitor(browser, site)
-        browser.close()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "findings.txt").write_text("\n".join(REPORT) + "\n", encoding="utf-8")
+    with browsing(site) as visiting:
+        yield visiting
+    write_report("findings.txt", REPORT)
 
 
 @pytest.fixture
 def findings(request: pytest.FixtureRequest) -> Iterator[Findings]:
     found = Findings()
     yield found
-    pages = ", ".join(f"{n} × {status}" for status, n in sorted(found.statuses.items(), key=str))
-    REPORT.append(f"## {request.node.name}: pages {pages or 'none'}; "
-                  f"{len(found.problems)} problem(s)")
-    REPORT.extend(found.problems)
+    REPORT.extend(found.summary(request.node.name))
 
 
 def kind(case: Case) -> str:
@@ -158,11 +150,16 @@ def test_each_case_page(visitor: Visitor, findings: Findings, who: str) -> None:
 
 
 def test_the_audit_view_of_the_supervisor(visitor: Visitor, findings: Findings) -> None:
-    """The audit trail, its other pages and filters, one case's entries, and a bad date."""
+    """The audit trail, its other pages and filters, one case's entries, and a bad date; the
+    CSV it links to is served too."""
     who, data = "supervisor", visitor.site.data
     page = visitor.visit(who, "/console/audit", "audit", findings, 200, "audit")
     links = page.eval_on_selector_all('a[href*="/console/audit?"], a[href^="?"]',
                                       "els => els.map(e => e.href)")
+    for link in [link for link in links if ".csv" in link][:1]:
+        answer = page.request.get(link)
+        if answer.status != 200:
+            findings.add("audit CSV", link, f"answered {answer.status}")
     paths = [link.split(visitor.site.url, 1)[-1] for link in links
              if ".csv" not in link and "lang=" not in link][:5]
     paths += [f"/console/audit?case={data.cases[0].code}", "/console/audit?trigger=escalate"]

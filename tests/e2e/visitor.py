@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from playwright.sync_api import Browser, BrowserContext, Page, Response
+from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
 
+from tests.e2e.chromium import FLAGS, require_chromium
 from tests.e2e.dataset import DataSet
 from tests.e2e.pages import Findings, check_page, shot
 from workflow.bootstrap import App
@@ -77,3 +80,15 @@ class Visitor:
         self.stray.clear()
         if picture:
             shot(page, picture, findings)
+
+
+@contextmanager
+def browsing(site: Site) -> Iterator[Visitor]:
+    """One headless Chromium for a whole module, visiting ``site``."""
+    chromium = require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
+        try:
+            yield Visitor(browser, site)
+        finally:
+            browser.close()

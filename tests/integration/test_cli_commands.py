@@ -248,12 +248,13 @@ def test_cases_allowed_says_what_a_user_may_do_and_why_not_the_rest(ocop: Ocop) 
     by = {r["trigger"]: r for r in rows}
     assert by["submit"]["allowed"] and by["submit"]["guards"] == ["dossier_complete"]
     assert by["withdraw"]["allowed"]
-    assert not by["start_review"]["allowed"] and "draft" in by["start_review"]["why"]
+    assert not by["start_review"]["allowed"] and "Draft" in by["start_review"]["why"]
+    assert by["start_review"]["why_code"] == "hint_not_from_state"
     other = {r["trigger"]: r for r in ocop.ok("cases", "allowed", code, "--as", "producer2",
                                               "--json").json()}
     assert not other["submit"]["allowed"] and "their own cases" in other["submit"]["why"]
     text = ocop.ok("cases", "allowed", code, "--as", "city").out
-    assert "submit" in text and "producer" in text
+    assert "✗ submit" in text and "“Producer”" in text
 
 
 def test_cases_list_filters_by_state_and_district(ocop: Ocop) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.api_support import TestClient, client
 from tests.support import START, World
+from tests.unit.console_support import mixed
 from tests.unit.lifecycle_support import Driver, shared_world
 
 
@@ -21,4 +23,19 @@ def drive(shared: World) -> Iterator[Driver]:
     """Each test registers its own cases in the module's world, at the start clock."""
     shared.clock.set(START)
     yield Driver(shared)
+    shared.clock.set(START)
+
+
+@pytest.fixture(scope="module")
+def data(shared: World) -> dict[str, tuple[str, str]]:
+    """Cases in every state of every rule version, built once for the module (console tests)."""
+    return mixed(shared)
+
+
+@pytest.fixture
+def api(shared: World) -> Iterator[TestClient]:
+    """The ASGI client on the module's world, at the start clock."""
+    shared.clock.set(START)
+    with client(shared.app) as c:
+        yield c
     shared.clock.set(START)

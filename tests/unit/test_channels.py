@@ -78,6 +78,31 @@ def test_an_email_carries_the_event_id_as_message_id_and_header() -> None:
     assert mail["Subject"] == "[OCOP] Hồ sơ"
 
 
+class Wire:
+    """Stands in for an SMTP connection: keeps the bytes ``sendmail`` was given."""
+
+    def __init__(self, *_: object) -> None:
+        self.data: list[bytes] = []
+
+    def sendmail(self, sender: str, to: list[str], data: bytes) -> dict[str, Any]:
+        self.data.append(data)
+        return {}
+
+
+def test_an_email_goes_on_the_wire_in_crlf_lines_however_long_the_body() -> None:
+    """smtplib sends bytes as they are; a bare-LF message is one 'line' to the server, refused
+    past 1,000 bytes. Every line ends in CRLF and none is longer than 998 bytes."""
+    wire = Wire()
+    channel = SmtpChannel("smtp://localhost:1025", "OCOP <no-reply@ocop.vn>",
+                          connect=lambda *_: wire)  # type: ignore[arg-type,return-value]
+    body = "Hồ sơ của bạn đã được tiếp nhận.\n" * 200
+    channel.send(replace(MESSAGE, channel="email", recipient="p1@example.vn", body=body))
+    (data,) = wire.data
+    assert len(data) > 5000
+    lines = data.split(b"\r\n")
+    assert b"\n" not in b"".join(lines) and max(len(line) for line in lines) <= 998
+
+
 class Flaky:
     """A channel that fails ``failures`` times, then records what it sent."""
 

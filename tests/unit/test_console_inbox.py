@@ -5,30 +5,15 @@ condition built from the lifecycle table; it must agree with the engine's ``allo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import event
 
 from states.model import DISCRETIONARY_TRIGGERS
-from tests.api_support import TestClient, client
-from tests.support import DOCS, START, World
-from tests.unit.console_support import mixed
+from tests.api_support import TestClient
+from tests.support import DOCS, World
 from workflow import inbox, queries
 from workflow.console import forms
-
-
-@pytest.fixture(scope="module")
-def data(shared: World) -> dict[str, tuple[str, str]]:
-    """Cases in every state of every rule version, built once for the module."""
-    return mixed(shared)
-
-
-@pytest.fixture
-def api(shared: World) -> Iterator[TestClient]:
-    shared.clock.set(START)
-    with client(shared.app) as c:
-        yield c
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:

@@ -10,24 +10,11 @@ from collections.abc import Iterator
 import pytest
 
 import states
-from tests.api_support import TestClient, client
-from tests.support import DOCS, START, World
-from tests.unit.console_support import codes_shown, mixed, readable
+from tests.api_support import TestClient
+from tests.support import DOCS, World
+from tests.unit.console_support import codes_shown, readable
 from tests.unit.lifecycle_support import CRITERIA, scores
 from workflow import queries
-
-
-@pytest.fixture(scope="module")
-def data(shared: World) -> dict[str, tuple[str, str]]:
-    return mixed(shared)
-
-
-@pytest.fixture
-def api(shared: World) -> Iterator[TestClient]:
-    shared.clock.set(START)
-    with client(shared.app) as c:
-        yield c
-    shared.clock.set(START)
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import DOCS, START, World, make_app, sim_sheets
-from workflow import certificates
+from workflow import certificates, queries
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock
 from workflow.schema import audit_entries, cases, deadlines, outbox
@@ -102,6 +102,21 @@ def test_an_overdue_review_start_escalates_once_to_the_supervisor(world: World) 
     (note,) = messages(world, "escalation")
     assert (note["channel"], note["recipient"], note["payload"]["level"]) == \
         ("inapp", "role:supervisor", 1)
+
+
+def test_an_escalated_case_stays_overdue_in_lists_and_metrics(world: World) -> None:
+    """Escalating moves the clock's due time on to the next level's date; the case is still
+    overdue: first in the inbox order, in ``--overdue`` lists and in the overdue gauge."""
+    late, fresh = submitted(world), None
+    world.clock.set(at(2025, 9, 16, 9, 0))
+    assert sweep(world) == {"escalated": 1}
+    fresh = submitted(world)
+    now = world.clock.now()
+    with world.app.db.connect() as conn:
+        rows = queries.list_cases(conn, now)
+        assert [(r["code"], r["overdue"]) for r in rows] == [(late, True), (fresh, False)]
+        assert [r["code"] for r in queries.list_cases(conn, now, overdue=True)] == [late]
+        assert queries.overdue_count(conn, now) == 1
 
 
 def test_an_unresolved_escalation_goes_one_level_up_after_five_more_working_days(

@@ -60,13 +60,13 @@ def test_every_demo_role_has_work_waiting_today(loaded: tuple[App, dict[str, str
     another; the IP officer check a trademark; the city officer score a case and record a
     central decision; a producer resubmit and another submit a draft."""
     app, _ = loaded
-    assert fires(app, "cukhe.officer", "registered", "start_review")
-    assert fires(app, "cukhe.officer", "commune_prescore", "record_commune_prescore")
-    assert fires(app, "dost.ip", "ip_check", "verify_ip")
-    assert fires(app, "city.office", "city_rating", "record_city_score")
-    assert fires(app, "city.office", "central_review", "record_central_result")
-    assert fires(app, "producer4", "needs_completion", "resubmit")
-    assert fires(app, "producer5", "draft", "submit")
+    assert fires(app, "phamthu.cukhe", "registered", "start_review")
+    assert fires(app, "phamthu.cukhe", "commune_prescore", "record_commune_prescore")
+    assert fires(app, "dokhoa.sokhcn", "ip_check", "verify_ip")
+    assert fires(app, "hoangnam.vpdp", "city_rating", "record_city_score")
+    assert fires(app, "hoangnam.vpdp", "central_review", "record_central_result")
+    assert fires(app, "tohoptac.miendong", "needs_completion", "resubmit")
+    assert fires(app, "congty.trasen", "draft", "submit")
 
 
 def test_the_supervisor_has_an_overdue_case_that_escalated(
@@ -99,7 +99,7 @@ def test_no_district_officer_works_today(loaded: tuple[App, dict[str, str]]) -> 
     in the audit trail, have nothing allowed, and get no token."""
     app, tokens = loaded
     assert "district_review" not in {r["state"] for r in all_cases(app)}
-    for officer in ("thanhoai.officer", "phuxuyen.officer", "hadong.officer"):
+    for officer in ("buiduc.thanhoai", "daoquang.phuxuyen", "maiphuong.hadong"):
         assert officer not in tokens and work(app, officer) == {}
         with app.db.connect() as conn:
             assert conn.execute(select(audit_entries.c.seq)
@@ -116,8 +116,8 @@ def test_the_tokens_file_names_role_scope_and_token_and_each_token_signs_in(
     header, *lines = path.read_text(encoding="utf-8").splitlines()
     assert header.startswith("#") and len(lines) == len(tokens)
     fields = {line.split("\t")[0]: line.split("\t") for line in lines}
-    assert fields["cukhe.officer"][1:3] == ["commune_officer", "Cự Khê"]
-    assert fields["producer1"][1:3] == ["producer", "HTX Tương Cự Đà"]
+    assert fields["phamthu.cukhe"][1:3] == ["commune_officer", "Cự Khê"]
+    assert fields["htx.tuongcuda"][1:3] == ["producer", "HTX Tương Cự Đà"]
     with app.db.connect() as conn:
         for name, (*_, token) in fields.items():
             actor = registry.actor_by_token(conn, token)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from workflow import queries, registry
 from workflow.api.auth import AppDep, CurrentActor, check_read
 from workflow.api.models import AllowedTrigger, Case, CaseIn, EventIn, HistoryEntry, Page
-from workflow.api.problems import Malformed, documented
+from workflow.api.problems import Malformed, documented, lang_of
 from workflow.bootstrap import App
 from workflow.db import write_transaction
 from workflow.errors import NotFound, OcopError, Refused
@@ -134,8 +134,10 @@ def history(code: str, app: AppDep, actor: CurrentActor) -> list[dict[str, Any]]
 
 @router.get("/{code}/allowed", response_model=list[AllowedTrigger],
             responses=documented(401, 403, 404))
-def allowed(code: str, app: AppDep, actor: CurrentActor) -> list[dict[str, Any]]:
-    """Every trigger of the case's rule version: may the caller fire it now, and if not, why."""
+def allowed(code: str, request: Request, app: AppDep,
+            actor: CurrentActor) -> list[dict[str, Any]]:
+    """Every trigger of the case's rule version: may the caller fire it now, and if not, why
+    (``why`` in the ``Accept-Language`` language, ``why_code`` and ``why_params`` stable)."""
     scoped_case(app, actor, code)
     with app.db.connect() as conn:
-        return queries.allowed(conn, code, actor, app.clock.now())
+        return queries.allowed(conn, code, actor, app.clock.now(), lang_of(request.headers))

@@ -134,6 +134,8 @@ class AllowedTrigger(BaseModel):
     allowed: bool
     guards: list[str] | None = None
     why: str | None = None
+    why_code: str | None = None
+    why_params: dict[str, Any] | None = None
 
 
 class AuditRow(BaseModel):

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from email.header import Header
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -29,6 +30,10 @@ MAX_IDLE = 30.0
 # Servers cap messages per connection (Exim 1000 by default, some hosted relays 100); we
 # reconnect before that instead of learning it from a 421.
 MAX_PER_CONNECTION = 100
+# SMTP lines end in CRLF (RFC 5321 §2.3.8). smtplib sends a ``bytes`` message as it is, so a
+# message written with bare LF reaches the server as one line, refused once it passes 1,000
+# bytes ("Line too long"): the message is written with CRLF here.
+WIRE = compat32.clone(linesep="\r\n")
 
 
 class _Connection:
@@ -75,7 +80,7 @@ class SmtpChannel:
             raise PermanentFailure("The message has no e-mail address.")
         if not self.url:
             raise DeliveryError("OCOP_SMTP_URL is not set; e-mail cannot be sent.")
-        data = self.compose(message).as_bytes()
+        data = self.compose(message).as_bytes(policy=WIRE)
         try:
             self._transmit(message.recipient, data)
         except smtplib.SMTPRecipientsRefused as error:

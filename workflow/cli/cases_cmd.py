@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 import states
-from workflow import queries, registry
+from workflow import i18n, queries, registry
 from workflow.cli.base import Context, cli, emit, parse_data, pass_app
 from workflow.db import write_transaction
 from workflow.facts import Event
@@ -134,10 +134,11 @@ def list_(ctx: Context, state: str | None, district: str | None, overdue: bool,
 @pass_app
 def allowed(ctx: Context, code: str, as_user: str, as_json: bool) -> None:
     """What a user may do to the case now, and why the rest is refused."""
-    app = ctx.app
+    app, lang = ctx.app, i18n.from_env()
     with app.db.connect() as conn:
         actor = registry.actor_named(conn, as_user)
-        rows = queries.allowed(conn, code, actor, app.clock.now())
+        rows = queries.allowed(conn, code, actor, app.clock.now(), lang)
     emit(rows, as_json, lambda rs: "\n".join(
-        f"{'yes' if r['allowed'] else 'no '} {r['trigger']:<24} "
-        f"{'guards: ' + ', '.join(r['guards']) if r['allowed'] else r['why']}" for r in rs))
+        f"{'✓' if r['allowed'] else '✗'} {r['trigger']:<24} "
+        f"{i18n.label('trigger', r['trigger'], lang)}"
+        f"{'' if r['allowed'] else ' — ' + r['why']}" for r in rs))

@@ -59,8 +59,10 @@ def run(ctx: Context, no_demo: bool, host: str, port: int) -> None:
         say("run_sign_in_demo", path=tokens)
     else:
         say("run_sign_in_users")
-    children = [Child(name, args) for name, args in services(host, port).items()]
-    _supervise(children, f"http://{_dial(host)}:{port}/healthz")
+    logs = demo.tokens_path().parent / "log"
+    children = [Child(name, args, logs / f"{name}.log", echo=ctx.verbose)
+                for name, args in services(host, port).items()]
+    _supervise(children, f"http://{_dial(host)}:{port}/healthz", logs)
 
 
 def _demo_tokens(ctx: Context) -> Path | None:
@@ -92,7 +94,7 @@ class _Stop:
         self.asked = True
 
 
-def _supervise(children: list[Child], health: str) -> None:
+def _supervise(children: list[Child], health: str, logs: Path) -> None:
     """Start every service and wait until it is up; then keep them up until asked to stop.
     A service that dies while starting, or the API at any time, stops everything and makes
     ``ocop run`` exit 1 with one line naming the service and the cause."""
@@ -104,7 +106,7 @@ def _supervise(children: list[Child], health: str) -> None:
         failed = _start_up(children, health, stop)
         if failed is None and not stop.asked:
             started = True
-            say("run_started", names=", ".join(c.name for c in children))
+            say("run_started", names=", ".join(c.name for c in children), logs=logs)
             failed = _keep_up(children, stop)
     finally:
         stop_all(children)

@@ -1,5 +1,6 @@
-"""The processes ``ocop run`` supervises: each in its own process group, its stderr passed
-through to ours and its last lines kept, so a service that dies can be named with its cause."""
+"""The processes ``ocop run`` supervises: each in its own process group, its output appended to
+its log file (and passed through to our stderr with ``ocop -v run``) and its last lines kept, so a
+service that dies can be named with its cause."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import IO
 
 STOP_GRACE = 7.0  # seconds between SIGTERM and SIGKILL; the whole stop stays under 10 s
@@ -22,8 +24,9 @@ TROUBLE = re.compile(r"error|exception|errno|fatal|denied|refused|in use|not fou
 class Child:
     """One service: started, watched and stopped as a process group."""
 
-    def __init__(self, name: str, args: list[str]) -> None:
-        self.name, self.args = name, args
+    def __init__(self, name: str, args: list[str], log: Path | None = None,
+                 echo: bool = True) -> None:
+        self.name, self.args, self.log, self.echo = name, args, log, echo
         self.proc: subprocess.Popen[bytes] | None = None
         self.tail: deque[str] = deque(maxlen=40)
         self.ready = False
@@ -31,23 +34,34 @@ class Child:
     def start(self) -> None:
         self.kill_group()  # a restart: nothing of the previous run is left behind
         self.ready = False
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
-        assert self.proc.stderr is not None
-        threading.Thread(target=self._pump, args=(self.proc.stderr,), daemon=True,
-                         name=f"{self.name}-stderr").start()
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        assert self.proc.stdout is not None
+        threading.Thread(target=self._pump, args=(self.proc.stdout,), daemon=True,
+                         name=f"{self.name}-output").start()
 
     def _pump(self, stream: IO[bytes]) -> None:
-        """Copy the service's stderr to ours, line by line, remembering the last lines."""
+        """Append the service's output to its log file (and to our stderr when echoing), line
+        by line, remembering the last lines."""
+        sink = None
+        if self.log is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            sink = self.log.open("ab")
         for line in iter(stream.readline, b""):
             with contextlib.suppress(OSError, ValueError):
-                sys.stderr.buffer.write(line)
-                sys.stderr.buffer.flush()
+                if sink is not None:
+                    sink.write(line)
+                    sink.flush()
+                if self.echo:
+                    sys.stderr.buffer.write(line)
+                    sys.stderr.buffer.flush()
             self.ready = self.ready or READY in line
             text = line.decode("utf-8", errors="replace").strip()
             if text:
                 self.tail.append(text)
         stream.close()
+        if sink is not None:
+            sink.close()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
