@@ -34,7 +34,7 @@ DIAGRAMS = Path(__file__).resolve().parent / "diagrams"
 START = "start"  # the id suffix of the black dot the first state hangs from
 FONT = "Arial"  # dot measures it as Liberation Sans (Debian's fonts-liberation), same metrics
 
-GRAPH = ('  graph [rankdir=TB, nodesep=0.35, ranksep=0.45, fontname="{font}", '
+GRAPH = ('  graph [rankdir=TB, nodesep=0.35, ranksep=0.45, pad=0.25, fontname="{font}", '
          'bgcolor="white", id="lifecycle-{version}"];\n'
          '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#52606d", '
          'fontname="{font}", fontsize=12, fontcolor="#1f2933", margin="0.14,0.06", '
