@@ -26,8 +26,9 @@ test-integration: $(STAMP)
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
 
-lint: $(STAMP)
+lint: $(STAMP)  # ruff over everything, mypy strict over states, workflow, tasks, worker.py
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) bench/transitions.py

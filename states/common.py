@@ -15,6 +15,7 @@ from states.model import (
     PRODUCER,
     REEVALUATION,
     REGISTERED,
+    REJECTED,
     REVOKED,
     SYSTEM,
     WITHDRAWN,
@@ -49,6 +50,9 @@ def completion_rows(askers: dict[str, str]) -> list[Transition]:
 def shared_rows(review_states: Iterable[str]) -> list[Transition]:
     """Submission, re-evaluation, the ends of a case and the scheduler's escalations."""
     before_certification = [DRAFT, REGISTERED, *review_states, NEEDS_COMPLETION]
+    # States a case may be in while it still holds a valid certificate (a re-evaluation under
+    # way, or one that ended badly for an ``upgrade``), besides those ``expire`` leaves.
+    holding = [*review_states, NEEDS_COMPLETION, CENTRAL_REVIEW, REJECTED, WITHDRAWN]
     return [
         Transition("submit", DRAFT, REGISTERED, roles(PRODUCER, COMMUNE_OFFICER),
                    ("dossier_complete",)),
@@ -56,12 +60,15 @@ def shared_rows(review_states: Iterable[str]) -> list[Transition]:
                    roles(CITY_OFFICER, PRODUCER, SYSTEM), ("reevaluation_reason",)),
         *many("expire", [CERTIFIED, REEVALUATION], EXPIRED, roles(SYSTEM),
               ("certificate_past_validity",)),
-        *many("revoke", [CERTIFIED, REEVALUATION, CENTRAL_REVIEW], REVOKED, roles(CITY_OFFICER),
-              ("revocation_reason",)),
+        # The certificate ends at its date while the case is elsewhere: audited, not moved.
+        *many("expire_certificate", holding, None, roles(SYSTEM),
+              ("holds_valid_certificate", "certificate_past_validity")),
+        *many("revoke", [CERTIFIED, REEVALUATION, *holding], REVOKED, roles(CITY_OFFICER),
+              ("revocation_reason", "holds_valid_certificate")),
         *many("withdraw", before_certification, WITHDRAWN, roles(PRODUCER, SYSTEM),
               ("withdrawal_allowed",)),
-        *many("escalate", [REGISTERED, *review_states, CENTRAL_REVIEW], None, roles(SYSTEM),
-              ("escalation_data",)),
+        *many("escalate", [REGISTERED, *review_states, CENTRAL_REVIEW, REEVALUATION], None,
+              roles(SYSTEM), ("escalation_data",)),
     ]
 
 
@@ -69,4 +76,6 @@ SHARED_CLOCKS = {
     REGISTERED: Clock("review_start", 10, True, "office"),
     CENTRAL_REVIEW: Clock("central_review", 120, False, "office"),
     NEEDS_COMPLETION: Clock("completion", 30, False, "producer"),
+    # DOMAIN.md §9: a re-evaluation is started within 30 working days, escalated like the rest.
+    REEVALUATION: Clock("reevaluation", 30, True, "office"),
 }

@@ -32,7 +32,3 @@ def normalise_group(group: str) -> str | None:
     """The identifier as stored, or ``None`` when ``group`` is not a known group."""
     key = group.strip().lower().replace("-", "_").replace(" ", "_")
     return key if key in ALL_GROUPS else None
-
-
-def groups_for(version: str) -> tuple[str, ...]:
-    return GROUPS_1048 if version == "1048" else GROUPS

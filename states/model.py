@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 DRAFT = "draft"
@@ -33,6 +34,10 @@ SYSTEM = "system"
 # Acts a person may take on a case at almost any time (give up, revoke, re-open); they are
 # never work waiting for someone, so the inbox's "my work" does not count them.
 DISCRETIONARY_TRIGGERS = frozenset({"withdraw", "revoke", "open_reevaluation"})
+
+# Roles that may pin a case to a rule version at registration (staff importing historic
+# dossiers, and the importer acting as the system); never a producer (DOMAIN.md §2).
+PINNING_ROLES = frozenset({"city_officer", "admin", "system"})
 
 ROLES = (PRODUCER, COMMUNE_OFFICER, DISTRICT_OFFICER, IP_OFFICER, CITY_OFFICER, SUPERVISOR, ADMIN)
 ALL_ROLES = (*ROLES, SYSTEM)
@@ -75,8 +80,21 @@ class Lifecycle:
     transitions: tuple[Transition, ...]
     clocks: dict[str, Clock] = field(default_factory=dict)
     part_maxima: tuple[int, int, int] = (40, 25, 35)
-    city_certifies: frozenset[int] = frozenset({3, 4})
+    # Stars a city score may end in (3★ and 4★; 5★ only through central review), and the
+    # level whose certificate each gets: under 148 a city 3★ goes back for a district 3★.
+    city_levels: Mapping[int, str] = field(default_factory=lambda: {3: "city", 4: "city"})
+    # Stars the district certifies itself; a better district score goes on down the table.
     district_certifies: frozenset[int] = frozenset()
+    # The level that certifies a product recorded with no trademark certificate, when the
+    # table's ``record_no_ip`` row leads straight to ``certified``.
+    no_ip_level: str = "city"
+    # Product groups valid under this version, and how older labels read under it.
+    groups: tuple[str, ...] = ()
+    group_map: Mapping[str, str] = field(default_factory=dict)
+    # Why a re-evaluation was opened → whether the old certificate is revoked in the same
+    # transaction when the re-evaluation ends rejected or withdrawn (DOMAIN.md §9).
+    revoke_on_failed_reevaluation: frozenset[str] = frozenset(
+        {"expiry", "criteria_change", "inspection"})
 
     def triggers(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}

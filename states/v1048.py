@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.groups import GROUPS_1048
 from states.model import (
     CENTRAL_REVIEW,
     CERTIFIED,
@@ -34,10 +35,10 @@ LIFECYCLE = Lifecycle(
         *many("start_review", [REGISTERED, REEVALUATION], DISTRICT_REVIEW,
               roles(DISTRICT_OFFICER)),
         *completion_rows({DISTRICT_REVIEW: DISTRICT_OFFICER, CITY_RATING: CITY_OFFICER}),
-        *(Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER),
-                     ("score_sheets",)) for dest in (REJECTED, CITY_RATING)),
-        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER),
-                     ("score_sheets",)) for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        *(Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER))
+          for dest in (REJECTED, CITY_RATING)),
+        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER))
+          for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
         Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
                    ("central_decision",)),
         *shared_rows(REVIEW_STATES),
@@ -48,6 +49,7 @@ LIFECYCLE = Lifecycle(
         CITY_RATING: Clock("city_rating", 45, True, "office"),
     },
     part_maxima=(35, 25, 40),
-    city_certifies=frozenset({3, 4}),
+    city_levels={3: "city", 4: "city"},
     district_certifies=frozenset(),
+    groups=GROUPS_1048,
 )

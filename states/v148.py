@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.groups import GROUPS, MAP_1048_TO_148
 from states.model import (
     CENTRAL_REVIEW,
     CERTIFIED,
@@ -37,12 +38,12 @@ LIFECYCLE = Lifecycle(
               roles(DISTRICT_OFFICER)),
         *completion_rows({DISTRICT_REVIEW: DISTRICT_OFFICER, IP_CHECK: IP_OFFICER,
                           CITY_RATING: CITY_OFFICER}),
-        *(Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER),
-                     ("score_sheets",)) for dest in (REJECTED, CERTIFIED, IP_CHECK)),
+        *(Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER))
+          for dest in (REJECTED, CERTIFIED, IP_CHECK)),
         Transition("verify_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("ip_certificate",)),
         Transition("record_no_ip", IP_CHECK, CERTIFIED, roles(IP_OFFICER), ("reason_required",)),
-        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER),
-                     ("score_sheets",)) for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER))
+          for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
         Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
                    ("central_decision",)),
         *shared_rows(REVIEW_STATES),
@@ -54,6 +55,11 @@ LIFECYCLE = Lifecycle(
         CITY_RATING: Clock("city_rating", 45, True, "office"),
     },
     part_maxima=(40, 25, 35),
-    city_certifies=frozenset({4}),
+    # §2: the city certifies 4★; a potential-4★ product the city scores 50–<70 goes back for
+    # a district 3★ (the official text was not confirmed: a setting, here).
+    city_levels={3: "district", 4: "city"},
     district_certifies=frozenset({3}),
+    no_ip_level="district",
+    groups=GROUPS,
+    group_map=MAP_1048_TO_148,
 )

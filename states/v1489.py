@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.groups import GROUPS, MAP_1048_TO_148
 from states.model import (
     CENTRAL_REVIEW,
     CERTIFIED,
@@ -37,12 +38,13 @@ LIFECYCLE = Lifecycle(
               roles(COMMUNE_OFFICER)),
         *completion_rows({COMMUNE_PRESCORE: COMMUNE_OFFICER, IP_CHECK: IP_OFFICER,
                           CITY_RATING: CITY_OFFICER}),
-        Transition("record_commune_prescore", COMMUNE_PRESCORE, IP_CHECK, roles(COMMUNE_OFFICER),
-                   ("prescore_criteria",)),
+        # §9: a criterion not met is recorded and ends the case rejected, the criteria named.
+        *(Transition("record_commune_prescore", COMMUNE_PRESCORE, dest, roles(COMMUNE_OFFICER),
+                     ("prescore_criteria",)) for dest in (REJECTED, IP_CHECK)),
         Transition("verify_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("ip_certificate",)),
         Transition("record_no_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("reason_required",)),
-        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER),
-                     ("score_sheets",)) for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER))
+          for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
         Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
                    ("central_decision",)),
         *shared_rows(REVIEW_STATES),
@@ -54,6 +56,8 @@ LIFECYCLE = Lifecycle(
         CITY_RATING: Clock("city_rating", 45, True, "office"),
     },
     part_maxima=(40, 25, 35),
-    city_certifies=frozenset({3, 4}),
+    city_levels={3: "city", 4: "city"},
     district_certifies=frozenset(),
+    groups=GROUPS,
+    group_map=MAP_1048_TO_148,
 )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
+from celery import Celery
 
 from workflow.bootstrap import App, bootstrap
 from workflow.config import Settings
@@ -16,7 +15,7 @@ from workflow.sweep import Sweeper
 class Runtime:
     """The wired application of one worker process; rebuilt after a fork."""
 
-    def __init__(self, settings: Settings, celery: Any) -> None:
+    def __init__(self, settings: Settings, celery: Celery) -> None:
         self.settings = settings
         self.celery = celery
         self._app: App | None = None
@@ -25,19 +24,16 @@ class Runtime:
     def app(self) -> App:
         if self._app is None:
             configure()
-            self._app = bootstrap(self.settings)
             # Publish through this worker's own Celery app, not a second one.
-            self._app.relay = Relay(self._app.db, self._app.clock, self.settings,
-                                    CeleryPublisher(lambda: self.celery))
-            self._app.engine.after_commit[:] = [self._app.relay.nudge]
-            self._app.engine.outbox_lease = self._app.relay.lease_for_engine()
+            self._app = bootstrap(self.settings, publish=CeleryPublisher(self._celery))
         return self._app
+
+    def _celery(self) -> Celery:
+        return self.celery
 
     @property
     def relay(self) -> Relay:
-        relay = self.app.relay
-        assert relay is not None
-        return relay
+        return self.app.relay
 
     def sweeper(self) -> Sweeper:
         return Sweeper(self.app.engine, self.relay)
@@ -47,8 +43,7 @@ class Runtime:
         database pool and the channels' sockets (SMTP, webhooks) alike."""
         if self._app is not None:
             self._app.db.dispose(close=False)
-            if self._app.relay is not None:
-                self._app.relay.close(polite=False)
+            self._app.relay.close(polite=False)
 
     def warm(self) -> None:
         """Build the app, its channels and one database connection now, in a fresh pool
@@ -65,7 +60,6 @@ class Runtime:
     def close(self) -> None:
         """Worker (process) shutdown: say QUIT to the SMTP server, close the pools."""
         if self._app is not None:
-            if self._app.relay is not None:
-                self._app.relay.close()
+            self._app.relay.close()
             self._app.close()
             self._app = None

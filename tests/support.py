@@ -87,9 +87,12 @@ class World:
     def register(self, producer: str = "producer1", group: str = "food",
                  rules: str | None = None, product: str = "Tương bần") -> str:
         actor = self.actors[producer]
+        producer_id = actor.producer_id or 0
+        if rules is not None and actor.role == "producer":
+            actor = self.actors["city"]  # only staff pin a rule version (DOMAIN.md §2)
         with write_transaction(self.app.db) as conn:
             return registry.register_case(conn, self.clock.now(), actor, registry.Registration(
-                actor.producer_id or 0, product, group, None, rules),
+                producer_id, product, group, None, rules),
                 public_url=self.app.settings.public_url)
 
     def fire(self, code: str, trigger: str, who: str, data: dict[str, Any] | None = None,

@@ -1,21 +1,44 @@
-"""The composition root: settings, clock, database and engine are wired here and only here."""
+"""The composition root: settings, clock, database, relay and engine are wired here and only
+here. The engine gets its after-commit hooks when it is built (the relay's nudge, this
+process's transition tally, the caller's observers); nothing adds to them afterwards."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from threading import Lock
 
 from sqlalchemy import Engine
 
 from workflow.clock import Clock, FixedClock, SystemClock, parse_iso
 from workflow.config import Settings
 from workflow.db import make_engine
-from workflow.engine import WorkflowEngine
+from workflow.engine import Applied, Hook, WorkflowEngine
 from workflow.errors import InvalidInput
 from workflow.queries import case_view
-from workflow.relay import Relay, wire_relay
+from workflow.relay import Publish, Relay, celery_publisher
 from workflow.simclock import FileClock
+
+
+class Tally:
+    """The transitions this process applied, by (trigger, from state, to state): an
+    after-commit observer of every app (the API's ``/metrics`` reads it). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+
+    def __call__(self, applied: Applied) -> None:
+        if not applied.replayed:
+            with self._lock:
+                self._counts[applied.trigger, applied.from_state, applied.to_state] += 1
+
+    def counts(self) -> dict[tuple[str, str, str], int]:
+        with self._lock:
+            return dict(self._counts)
 
 
 @dataclass
@@ -24,7 +47,8 @@ class App:
     clock: Clock
     db: Engine
     engine: WorkflowEngine
-    relay: Relay | None = None
+    relay: Relay
+    tally: Tally = field(default_factory=Tally)
 
     def close(self) -> None:
         self.db.dispose()
@@ -45,14 +69,24 @@ def clock_for(settings: Settings) -> Clock:
 
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None,
-              db: Engine | None = None) -> App:
+              db: Engine | None = None, *, publish: Publish | None = None,
+              observers: Sequence[Hook] = ()) -> App:
+    """The wired app. ``publish`` hands outbox messages to the broker (the worker passes its
+    own Celery app's); by default a publish-only Celery app when ``OCOP_BROKER_URL`` is set,
+    else none (deliveries then wait for a worker's relay). ``observers`` run after every
+    committed transition, after the relay's nudge."""
     settings = settings or Settings.from_env()
     clock = clock or clock_for(settings)
     db = db or make_engine(settings.database_url)
+    if publish is None and settings.broker_url:
+        publish = celery_publisher(settings)
+    relay = Relay(db, clock, settings, publish)
+    tally = Tally()
+    nudge: tuple[Hook, ...] = (relay.nudge,) if publish is not None else ()
     # An idempotent replay answers the first result, status link included (the caller who
     # applied the event may see the case).
     engine = WorkflowEngine(db, clock, settings,
-                            view=partial(case_view, public_url=settings.public_url))
-    app = App(settings, clock, db, engine)
-    app.relay = wire_relay(app)
-    return app
+                            view=partial(case_view, public_url=settings.public_url),
+                            after_commit=(*nudge, tally, *observers),
+                            outbox_lease=relay.lease_for_engine())
+    return App(settings, clock, db, engine, relay, tally)

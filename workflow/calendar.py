@@ -30,11 +30,6 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _holidays_of(day.year)
 
 
-def holiday_name(day: date) -> str | None:
-    names = holidays.country_holidays("VN", years=day.year)
-    return names.get(day)
-
-
 def add_working_days(start: datetime, days: int) -> datetime:
     """``start`` moved forward by ``days`` working days, keeping the local time of day."""
     at = local(start)

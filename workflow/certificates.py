@@ -9,7 +9,13 @@ from workflow.clock import VIETNAM
 
 VALIDITY_MONTHS = 36
 LEVEL_CODES = {"district": "H", "city": "TP", "central": "TW"}
-NOTICES = (("cert_notice_90", 90), ("cert_notice_30", 30))
+# The statutory notice must reach the producer no later than 30 days before expiry: it is
+# scheduled a margin earlier, so a sweep that runs late (downtime) still sends it in time.
+STATUTORY_NOTICE_DAYS = 30
+NOTICE_MARGIN_DAYS = 3
+NOTICES = (("cert_notice_90", 90), ("cert_notice_30", STATUTORY_NOTICE_DAYS + NOTICE_MARGIN_DAYS))
+# How many days before expiry each notice is due at the latest (escalated if sent later).
+NOTICE_LATEST = {"cert_notice_90": 90, "cert_notice_30": STATUTORY_NOTICE_DAYS}
 
 
 def add_months(day: date, months: int) -> date:

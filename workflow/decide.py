@@ -16,6 +16,8 @@ from workflow.facts import Event, Facts
 from workflow.permissions import check_actor, refusal_hint
 
 CERT_STATES = ("certified", "reevaluation", "central_review")
+# Guards that read the case's valid certificate, wherever the case is.
+CERT_GUARDS = frozenset({"holds_valid_certificate", "certificate_past_validity"})
 
 
 def facts_for(case: dict[str, Any], event: Event, now: datetime, settings: Settings,
@@ -43,7 +45,8 @@ def decide(facts: Facts, certificate: Callable[[], dict[str, Any] | None]
     if not rows:
         raise wrong_state(facts, lc)
     check_actor(facts, rows)
-    if facts.state in CERT_STATES:
+    if (facts.state in CERT_STATES or facts.case.get("reevaluation_reason")
+            or CERT_GUARDS.intersection(rows[0].guards)):
         facts.certificate = certificate()
     guards.run(rows[0].guards, facts)
     plan = effects.plan(facts, rows[0].dest)

@@ -15,7 +15,10 @@ from states.model import (
     CERTIFIED,
     CITY_RATING,
     IP_CHECK,
+    REEVALUATION,
     REJECTED,
+    TERMINAL_STATES,
+    WITHDRAWN,
 )
 from workflow import explain
 from workflow.errors import GuardFailed
@@ -45,14 +48,38 @@ class Plan:
 def plan(facts: Facts, single_dest: str | None) -> Plan:
     handler = HANDLERS.get(facts.event.trigger)
     if handler is None:
-        return Plan(single_dest, audit=_echo(facts))
-    decided = handler(facts)
-    explain.annotate(facts, decided)  # why: a reason code the console renders in words
+        decided = Plan(single_dest, audit=_echo(facts))
+    else:
+        decided = handler(facts)
+        explain.annotate(facts, decided)  # why: a reason code the console renders in words
+    _reevaluation_fate(facts, decided)
+    if decided.issue is not None and facts.certificate is not None:  # audited, never silent
+        decided.audit["certificate_superseded"] = facts.certificate["number"]
     return decided
 
 
 def _echo(f: Facts) -> dict[str, Any]:
     return dict(f.data)
+
+
+def _reevaluation_fate(f: Facts, p: Plan) -> None:
+    """DOMAIN.md §9: a re-evaluation that ends rejected or withdrawn revokes the old
+    certificate in the same transaction unless it was opened for an upgrade (the version's
+    data says which reasons revoke); any end of the re-evaluation forgets its reason."""
+    reason = f.case.get("reevaluation_reason")
+    if reason is None or not (p.issue is not None or p.dest in TERMINAL_STATES):
+        return
+    p.updates["reevaluation_reason"] = None
+    cert = f.certificate
+    if p.dest not in (REJECTED, WITHDRAWN) or cert is None or p.end_certificates:
+        return
+    lc = states.lifecycle(f.rule_version)
+    if reason in lc.revoke_on_failed_reevaluation:
+        p.end_certificates = "revoked"
+        p.audit["certificate_revoked"] = {"number": cert["number"], "reason": reason}
+    else:
+        p.audit["certificate_kept"] = {"number": cert["number"], "reason": reason,
+                                       "valid_to": cert["valid_to"].isoformat()}
 
 
 def _scored(f: Facts, level: str) -> tuple[Plan, float, int]:
@@ -72,39 +99,70 @@ def _scored(f: Facts, level: str) -> tuple[Plan, float, int]:
 
 
 def _reject(p: Plan, why: str) -> Plan:
+    """Rejected cases keep their score but have no stars (DOMAIN.md §9)."""
     p.dest = REJECTED
+    p.updates["stars"] = None
+    p.audit["stars"] = None
     p.audit["outcome"] = why
     return p
+
+
+def _onward(f: Facts) -> str:
+    """The destination of the event's row that neither rejects nor certifies."""
+    rows = states.lifecycle(f.rule_version).rows(f.event.trigger, f.state)
+    (dest,) = {r.dest for r in rows if r.dest not in (REJECTED, CERTIFIED)}
+    return str(dest)
 
 
 def start_review(f: Facts) -> Plan:
     lc = states.lifecycle(f.rule_version)
     (row,) = lc.rows("start_review", f.state)
-    return Plan(row.dest, updates={"score": None, "stars": None, "star_cap": None},
-                audit={"rule_version": f.rule_version, "pinned": bool(f.case["rules_pinned"])})
+    p = Plan(row.dest, updates={"score": None, "stars": None, "star_cap": None},
+             audit={"rule_version": f.rule_version, "pinned": bool(f.case["rules_pinned"])})
+    group = f.case["product_group"]
+    if group not in lc.groups and group in lc.group_map:  # a 1048-era label, re-evaluated
+        p.updates["product_group"] = lc.group_map[group]
+        p.audit["group_mapped"] = {"from": group, "to": lc.group_map[group]}
+    return p
+
+
+def open_reevaluation(f: Facts) -> Plan:
+    """The reason is kept until the re-evaluation ends; a rule-version pin is lifted, since
+    the new evaluation follows the version in force on its own date (DOMAIN.md §2)."""
+    p = Plan(REEVALUATION, updates={"reevaluation_reason": f.data["reason"]}, audit=_echo(f))
+    if f.case["rules_pinned"]:
+        p.updates["rules_pinned"] = False
+        p.audit["pin_lifted"] = f.case["rule_version"]
+    return p
 
 
 def record_district_score(f: Facts) -> Plan:
+    lc = states.lifecycle(f.rule_version)
     p, score, stars = _scored(f, "district")
     if not p.mandatory_ok:
         return _reject(p, "a mandatory criterion failed")
     if stars < 3:
         return _reject(p, f"score {score} is below 50")
-    if f.rule_version == "1048":
-        p.dest = CITY_RATING
-    elif stars == 3:
-        p.dest, p.issue = CERTIFIED, Issue(3, "district")
-    else:
-        p.dest = IP_CHECK
+    if stars in lc.district_certifies:
+        p.dest, p.issue = CERTIFIED, Issue(stars, "district")
+        return p
+    p.dest = _onward(f)
+    if p.dest == IP_CHECK:
         p.audit["outcome"] = "potential 4★: the trademark certificate is checked next"
     return p
 
 
 def record_commune_prescore(f: Facts) -> Plan:
-    p = Plan(IP_CHECK, audit={"criteria": f.data["criteria"]})
+    criteria = f.data["criteria"]
+    unmet = [c for c, met in criteria.items() if not met]
+    p = Plan(IP_CHECK, audit={"criteria": criteria})
     if "sheets" in f.data:
         scored, score, _ = _scored(f, "commune")
         p.sheets, p.sheet_level, p.audit["prescore"] = scored.sheets, "commune", score
+        p.mandatory_ok, p.updates["score"] = scored.mandatory_ok, score
+    if unmet:
+        _reject(p, "a pre-score criterion was not met")
+        p.audit["unmet"] = unmet
     return p
 
 
@@ -113,10 +171,13 @@ def verify_ip(f: Facts) -> Plan:
 
 
 def record_no_ip(f: Facts) -> Plan:
-    if f.rule_version == "148":
-        return Plan(CERTIFIED, updates={"star_cap": 3, "stars": 3}, issue=Issue(3, "district"),
-                    audit={"outcome": "no trademark certificate: district 3★"})
-    return Plan(CITY_RATING, updates={"star_cap": 3},
+    lc = states.lifecycle(f.rule_version)
+    (row,) = lc.rows("record_no_ip", f.state)
+    if row.dest == CERTIFIED:
+        return Plan(CERTIFIED, updates={"star_cap": 3, "stars": 3},
+                    issue=Issue(3, lc.no_ip_level),
+                    audit={"outcome": f"no trademark certificate: {lc.no_ip_level} 3★"})
+    return Plan(row.dest, updates={"star_cap": 3},
                 audit={"outcome": "no trademark certificate: at most 3★"})
 
 
@@ -128,14 +189,17 @@ def record_city_score(f: Facts) -> Plan:
     if stars < 3:
         return _reject(p, f"score {score} is below 50")
     if score >= f.settings.central_threshold and f.case["star_cap"] is None:
+        # Potential 5★ is not 5★: the case holds its city 4★ until the central result.
         p.dest, p.issue = CENTRAL_REVIEW, Issue(4, "city")
+        p.updates["stars"] = p.audit["stars"] = 4
         p.audit["outcome"] = "potential 5★: city 4★ certificate while the ministry reviews"
         return p
     stars = min(stars, 4)
-    if stars not in lc.city_certifies:
+    level = lc.city_levels.get(stars)
+    if level is None:
         return _reject(p, f"under rule version {f.rule_version} the city does not certify "
                           f"{stars}★")
-    p.dest, p.issue = CERTIFIED, Issue(stars, "city")
+    p.dest, p.issue = CERTIFIED, Issue(stars, level)
     p.updates["stars"] = stars
     if stars < stars_for(score):
         p.updates["star_cap"] = stars
@@ -171,17 +235,28 @@ def submit(f: Facts) -> Plan:
 
 
 def expire(f: Facts) -> Plan:
-    return Plan(states.model.EXPIRED, end_certificates="expired", audit=_echo(f))
+    number = f.certificate["number"] if f.certificate else None
+    return Plan(states.model.EXPIRED, end_certificates="expired",
+                audit={**_echo(f), "certificate": number})
 
 
 def revoke(f: Facts) -> Plan:
-    return Plan(states.model.REVOKED, end_certificates="revoked", audit=_echo(f))
+    number = f.certificate["number"] if f.certificate else None
+    return Plan(states.model.REVOKED, end_certificates="revoked",
+                audit={**_echo(f), "certificate": number})
+
+
+def expire_certificate(f: Facts) -> Plan:
+    """The certificate reached its date while the case is not in a state ``expire`` leaves:
+    its status changes, audited on the case, and the case stays where it is."""
+    number = f.certificate["number"] if f.certificate else None
+    return Plan(None, end_certificates="expired", audit={"certificate": number})
 
 
 HANDLERS: dict[str, Callable[[Facts], Plan]] = {
     fn.__name__: fn for fn in (
         start_review, record_district_score, record_commune_prescore, verify_ip, record_no_ip,
         record_city_score, record_central_result, request_completion, resubmit, submit, expire,
-        revoke,
+        revoke, expire_certificate, open_reevaluation,
     )
 }

@@ -49,19 +49,25 @@ class Applied:
     lease: datetime | None = None  # the messages' dispatch lease, held by the after-commit nudge
 
 
+Hook = Callable[[Applied], None]  # run after a transition's transaction has committed
+
+
 class WorkflowEngine:
     """The one entry point that changes a case. Wired by ``bootstrap``; holds no case state."""
 
     def __init__(self, db: Engine, clock: Clock, settings: Settings,
-                 view: Callable[[Connection, str], dict[str, Any]] | None = None) -> None:
+                 view: Callable[[Connection, str], dict[str, Any]] | None = None,
+                 after_commit: Sequence[Hook] = (),
+                 outbox_lease: timedelta | None = None) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.view = view
-        self.after_commit: list[Callable[[Applied], None]] = []
-        # Set by the relay that nudges after commit: the transition writes its messages already
+        # Fixed at construction (``bootstrap`` passes them): the relay's nudge, observers.
+        self.after_commit: tuple[Hook, ...] = tuple(after_commit)
+        # Given when a relay nudges after commit: the transition writes its messages already
         # leased to that nudge, which then publishes without a write transaction of its own.
-        self.outbox_lease: timedelta | None = None
+        self.outbox_lease = outbox_lease
 
     def apply(self, event: Event) -> Applied:
         """Apply one event to one case in its own transaction, then nudge the relay."""

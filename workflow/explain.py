@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # The triggers whose outcome the engine computes; only their entries carry an explanation.
 EXPLAINED = ("record_district_score", "record_no_ip", "record_city_score",
-             "record_central_result")
+             "record_central_result", "record_commune_prescore")
 
 
 def annotate(facts: Facts, plan: Plan) -> None:
@@ -39,6 +39,8 @@ def _why(f: Facts, p: Plan) -> tuple[str, dict[str, Any]] | None:
     if trigger == "record_central_result":
         return ("central_passed" if f.data.get("passed") else "central_not_passed",
                 {"decision_no": f.data.get("decision_no", "")})
+    if trigger == "record_commune_prescore" and p.dest == REJECTED:
+        return "prescore_unmet", {"criteria": list(p.audit.get("unmet", []))}
     if trigger in ("record_district_score", "record_city_score") and "score" in p.audit:
         return _scored(f, p)
     return None
@@ -67,6 +69,8 @@ def _scored(f: Facts, p: Plan) -> tuple[str, dict[str, Any]]:
         return code, {**base, "stars": stars, "band": band}
     if f.event.trigger == "record_district_score":
         return "district_3", base
+    if p.issue is not None and p.issue.level == "district":
+        return "city_district_3", base
     return "city_certified", {**base, "stars": stars}
 
 
@@ -85,7 +89,9 @@ def sentence(trigger: str, data: dict[str, Any] | None, lang: str) -> str | None
     why = data.get("explain")
     if not isinstance(why, dict) or not isinstance(why.get("code"), str):
         return None
-    params = {k: number(v, lang) for k, v in why.items() if k != "code"}
+    params = {k: number(v, lang) for k, v in why.items() if k not in ("code", "criteria")}
+    if isinstance(why.get("criteria"), list):
+        params["criteria"] = ", ".join(label("criterion", str(c), lang) for c in why["criteria"])
     if "rules" in why:
         params["rules"] = label("rules", str(why["rules"]), lang)
     return text("explain", why["code"], lang, **params)

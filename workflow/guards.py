@@ -7,7 +7,8 @@ from datetime import date
 
 from workflow.clock import local
 from workflow.errors import GuardFailed, InvalidInput
-from workflow.facts import Facts, norm
+from workflow.facts import Facts
+from workflow.holders import HOLDER_RELATIONS, holder_key
 
 REEVALUATION_REASONS = ("expiry", "criteria_change", "upgrade", "inspection")
 REVOCATION_REASONS = ("not_reassessed", "failed_mandatory", "violation")
@@ -36,19 +37,12 @@ def completion_days(f: Facts) -> None:
         raise InvalidInput("completion_days_range", maximum=MAX_COMPLETION_DAYS, got=days)
 
 
-def score_sheets(f: Facts) -> None:
-    """Checked in effects (the sheets are parsed once there); listed for the lifecycle table."""
-
-
 def prescore_criteria(f: Facts) -> None:
     criteria = f.data.get("criteria")
     if not isinstance(criteria, dict) or set(criteria) != set(PRESCORE_CRITERIA) or not all(
             isinstance(v, bool) for v in criteria.values()):
         raise InvalidInput("prescore_criteria_shape", shape="{" + ", ".join(
             f'"{c}": true|false' for c in PRESCORE_CRITERIA) + "}")
-    unmet = [c for c in PRESCORE_CRITERIA if not criteria[c]]
-    if unmet:
-        raise GuardFailed("prescore_unmet", case=f.code, criteria=unmet)
 
 
 def ip_certificate(f: Facts) -> None:
@@ -62,8 +56,22 @@ def ip_certificate(f: Facts) -> None:
         raise InvalidInput("registered_on_invalid", got=f.data["registered_on"]) from None
     if registered > local(f.now).date():
         raise InvalidInput("registered_on_future", date=registered)
-    holder, producer = norm(f.data["holder"]).casefold(), norm(f.case["producer_name"]).casefold()
-    if holder != producer:
+    _holder(f)
+
+
+def _holder(f: Facts) -> None:
+    """The holder is the producer after normalisation, or — with ``holder_relation`` and the
+    licence or membership document — a licensor or collective-mark owner (DOMAIN.md §9)."""
+    relation = f.data.get("holder_relation", "owner")
+    if relation not in HOLDER_RELATIONS:
+        raise InvalidInput("holder_relation_invalid", got=relation,
+                           holder_relation_choices=list(HOLDER_RELATIONS))
+    if relation != "owner":
+        doc = f.data.get("holder_document")
+        if not isinstance(doc, str) or not doc.strip():
+            raise InvalidInput("holder_document_missing", relation=relation)
+        return
+    if holder_key(f.data["holder"]) != holder_key(f.case["producer_name"]):
         raise GuardFailed("ip_holder_mismatch", certificate=f.data["certificate_no"],
                           holder=f.data["holder"], producer=f.case["producer_name"],
                           alternative="record_no_ip")
@@ -92,6 +100,11 @@ def certificate_past_validity(f: Facts) -> None:
                           valid_to=cert["valid_to"])
 
 
+def holds_valid_certificate(f: Facts) -> None:
+    if f.certificate is None:
+        raise GuardFailed("no_valid_certificate", case=f.code, trigger=f.event.trigger)
+
+
 def revocation_reason(f: Facts) -> None:
     code = f.data.get("reason_code")
     if code not in REVOCATION_REASONS:
@@ -114,9 +127,9 @@ def escalation_data(f: Facts) -> None:
 
 GUARDS: dict[str, Guard] = {
     fn.__name__: fn for fn in (
-        dossier_complete, reason_required, completion_days, score_sheets, prescore_criteria,
+        dossier_complete, reason_required, completion_days, prescore_criteria,
         ip_certificate, central_decision, reevaluation_reason, certificate_past_validity,
-        revocation_reason, withdrawal_allowed, escalation_data,
+        revocation_reason, withdrawal_allowed, escalation_data, holds_valid_certificate,
     )
 }
 

@@ -11,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 import states
 from workflow.clock import iso, local
-from workflow.errors import NotFound, clause, render
+from workflow.errors import InvalidInput, NotFound, clause, render
 from workflow.facts import Actor, norm
 from workflow.outbox import FAILED, PRODUCER_KINDS, status_url
 from workflow.permissions import scope_reason
@@ -66,6 +66,8 @@ def case_view(conn: Connection, code: str, public_url: str | None = None) -> dic
         "product": c["product"], "group": c["product_group"], "subgroup": c["subgroup"],
         "district": c["district"], "commune": c["commune"], "score": c["score"],
         "stars": c["stars"], "certificate": certificate_json(cert),
+        # "4★, proposed for 5★" during central review: the stars stay 4 until the result.
+        "proposed_stars": 5 if c["state"] == "central_review" else None,
         "deadlines": [{"kind": d.kind, "due_at": iso(d.due_at),
                        "paused": d.status == "paused", "level": d.level} for d in clocks],
         "history": history(conn, c["id"]),
@@ -84,20 +86,13 @@ def scoped(q: Select[Any], actor: Actor | None) -> Select[Any]:
     return q.where(cases.c.commune == norm(actor.commune))
 
 
-def list_cases(conn: Connection, now: datetime, state: str | None = None,
-               district: str | None = None, overdue: bool = False,
-               actor: Actor | None = None, limit: int = 500, offset: int = 0,
-               where: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
-    """Cases in ``actor``'s scope, most urgent first: overdue, then the earliest deadline."""
-    due = (select(deadlines.c.due_at).where(deadlines.c.case_id == cases.c.id,
-                                             deadlines.c.status == "open")
-           .order_by(deadlines.c.due_at).limit(1).scalar_subquery())
-    late = breached(now)
-    q = scoped(select(cases.c.code, cases.c.state, cases.c.product, cases.c.district,
-                      cases.c.commune, cases.c.rule_version, cases.c.stars, cases.c.version,
-                      producers.c.name.label("producer"), due.label("due_at"),
-                      late.label("late"))
-               .join(producers, producers.c.id == cases.c.producer_id), actor)
+MAX_PAGE = 500
+
+
+def _case_filters(q: Select[Any], now: datetime, state: str | None, district: str | None,
+                  overdue: bool, actor: Actor | None,
+                  where: ColumnElement[bool] | None) -> Select[Any]:
+    q = scoped(q, actor)
     if state:
         q = q.where(cases.c.state == state)
     if district:
@@ -105,12 +100,55 @@ def list_cases(conn: Connection, now: datetime, state: str | None = None,
     if where is not None:
         q = q.where(where)
     if overdue:
-        q = q.where(late)
+        q = q.where(breached(now))
+    return q
+
+
+def list_cases(conn: Connection, now: datetime, state: str | None = None,
+               district: str | None = None, overdue: bool = False,
+               actor: Actor | None = None, limit: int = MAX_PAGE, offset: int = 0,
+               where: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+    """Cases in ``actor``'s scope, most urgent first: overdue, then the earliest deadline."""
+    due = (select(deadlines.c.due_at).where(deadlines.c.case_id == cases.c.id,
+                                             deadlines.c.status == "open")
+           .order_by(deadlines.c.due_at).limit(1).scalar_subquery())
+    late = breached(now)
+    q = _case_filters(select(cases.c.code, cases.c.state, cases.c.product, cases.c.district,
+                             cases.c.commune, cases.c.rule_version, cases.c.stars,
+                             cases.c.version, producers.c.name.label("producer"),
+                             due.label("due_at"), late.label("late"))
+                      .join(producers, producers.c.id == cases.c.producer_id),
+                      now, state, district, overdue, actor, where)
     q = q.order_by(late.desc(), due.is_(None), due, cases.c.id).limit(limit).offset(offset)
     return [{"code": r.code, "state": r.state, "product": r.product, "producer": r.producer,
              "district": r.district, "commune": r.commune, "rule_version": r.rule_version,
              "stars": r.stars, "version": r.version, "due_at": iso(r.due_at),
              "overdue": bool(r.late)} for r in conn.execute(q)]
+
+
+def count_cases(conn: Connection, now: datetime, state: str | None = None,
+                district: str | None = None, overdue: bool = False,
+                actor: Actor | None = None,
+                where: ColumnElement[bool] | None = None) -> int:
+    """How many cases :func:`list_cases` would list with no limit."""
+    q = _case_filters(select(func.count()).select_from(cases), now, state, district, overdue,
+                      actor, where)
+    return int(conn.execute(q).scalar_one())
+
+
+def page_cases(conn: Connection, now: datetime, state: str | None = None,
+               district: str | None = None, overdue: bool = False,
+               actor: Actor | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """One page of :func:`list_cases` with the total, so a reader sees "N of M" and how to
+    get the next page; never silently cut short."""
+    if not (1 <= limit <= MAX_PAGE) or offset < 0:
+        raise InvalidInput("page_limit_invalid", maximum=MAX_PAGE,
+                           got={"limit": limit, "offset": offset})
+    rows = list_cases(conn, now, state, district, overdue, actor, limit, offset)
+    total = count_cases(conn, now, state, district, overdue, actor)
+    more = offset + len(rows) < total
+    return {"items": rows, "total": total, "limit": limit, "offset": offset,
+            "next_offset": offset + len(rows) if more else None}
 
 
 def breached(now: datetime) -> ColumnElement[bool]:
@@ -125,6 +163,9 @@ def allowed(conn: Connection, code: str, actor: Actor, now: datetime,
     """Every trigger of the case's rule version: may ``actor`` fire it now, and if not, why —
     ``why`` in ``lang``, ``why_code`` and ``why_params`` as the catalogue has them."""
     c = case_row(conn, code)
+    c["valid_certificate"] = conn.execute(
+        select(certificates.c.id).where(certificates.c.case_id == c["id"],
+                                        certificates.c.status == "valid")).first() is not None
     version = c["rule_version"]
     if not c["rules_pinned"] and c["state"] in ("registered", "reevaluation"):
         version = states.rule_version_for(local(now).date())
@@ -152,7 +193,16 @@ def _why_not(lc: states.Lifecycle, trigger: str, rows: tuple[states.Transition, 
     roles = sorted(set().union(*(r.roles for r in rows)))
     if actor.role not in roles:
         return clause("hint_role_not_allowed", role=actor.role, roles=roles)
-    return scope_reason(actor, case)
+    return scope_reason(actor, case) or _needs_certificate(rows, case)
+
+
+def _needs_certificate(rows: tuple[states.Transition, ...],
+                       case: dict[str, Any]) -> dict[str, Any] | None:
+    """The one guard the dry run checks today: acts on a certificate (revoke, its expiry) need
+    one that is valid, whatever state the case is in (DOMAIN.md §9)."""
+    if "holds_valid_certificate" not in rows[0].guards or case.get("valid_certificate"):
+        return None
+    return clause("hint_no_valid_certificate")
 
 
 def list_outbox(conn: Connection, code: str | None = None, status: str | None = None,

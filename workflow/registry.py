@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 import states
-from states.groups import MAP_1048_TO_148, groups_for, normalise_group
-from states.model import ROLES
+from states.groups import normalise_group
+from states.model import PINNING_ROLES, ROLES
 from workflow import audit, outbox
 from workflow.clock import local
 from workflow.errors import Forbidden, InvalidInput, NotFound, clause
@@ -123,9 +123,12 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *
     group = _group(reg.group, version)
     if not norm(reg.product):
         raise InvalidInput("product_name_missing")
-    if actor.role not in REGISTRARS:
+    if actor.role not in (*REGISTRARS, "system"):  # the system: the importer of old dossiers
         raise Forbidden("role_may_not_do", role=actor.role, action=clause("do_register_cases"),
                         roles=list(REGISTRARS))
+    if reg.rules is not None and actor.role not in PINNING_ROLES:
+        raise Forbidden("rules_pin_staff_only", role=actor.role,
+                        roles=[r for r in REGISTRARS if r in PINNING_ROLES])
     probe = {"producer_id": producer["id"], "district": producer["district"],
              "commune": producer["commune"]}
     why = scope_reason(actor, probe)
@@ -160,11 +163,12 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *
 
 def _group(group: str, version: str) -> str:
     key = normalise_group(group)
-    allowed = groups_for(version)
+    lc = states.lifecycle(version)
+    allowed = lc.groups
     if key is None or key not in allowed:
-        if key in MAP_1048_TO_148 and version != "1048":
+        if key is not None and key in lc.group_map:
             raise InvalidInput("group_renamed", got=group, version=version,
-                               new_group=MAP_1048_TO_148[key], group_choices=list(allowed))
+                               new_group=lc.group_map[key], group_choices=list(allowed))
         raise InvalidInput("unknown_group", got=group, version=version,
                            group_choices=list(allowed))
     return key

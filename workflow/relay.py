@@ -11,36 +11,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 import structlog
+from celery import Celery
 from sqlalchemy import Connection, Engine, select, update
 
+from workflow.broker import DELIVER, DELIVER_ALL, publisher_celery
 from workflow.channels import Channel, channels_for
 from workflow.clock import Clock
 from workflow.config import Settings
 from workflow.db import write_transaction
 from workflow.delivery import Delivery
+from workflow.engine import Applied
 from workflow.errors import NotFound, WrongState
 from workflow.outbox import FAILED, PENDING
 from workflow.schema import outbox
-
-if TYPE_CHECKING:
-    from workflow.bootstrap import App
-    from workflow.engine import Applied
 
 log = structlog.get_logger("ocop.relay")
 
 # (groups of message ids — one delivery task each —, their dispatch lease) -> the ids it
 # could not hand over
 Publish = Callable[[Sequence[Sequence[str]], str], Sequence[str]]
-DELIVER, DELIVER_ALL = "ocop.deliver", "ocop.deliver_all"
 
 
 class CeleryPublisher:
     """Hands message ids to the ``ocop.deliver`` task; never raises (the relay retries)."""
 
-    def __init__(self, celery: Callable[[], Any]) -> None:
+    def __init__(self, celery: Callable[[], Celery]) -> None:
         self._celery = celery
 
     def __call__(self, groups: Sequence[Sequence[str]], lease: str) -> Sequence[str]:
@@ -70,13 +67,12 @@ class CeleryPublisher:
 
 
 def celery_publisher(settings: Settings) -> CeleryPublisher:
-    """A publisher on its own Celery app, built on first use (``worker.py`` owns the config)."""
-    made: list[Any] = []
+    """A publisher on its own publish-only Celery app, built on first use."""
+    made: list[Celery] = []
 
-    def celery() -> Any:
+    def celery() -> Celery:
         if not made:
-            from worker import create_celery
-            made.append(create_celery(settings, main=False))
+            made.append(publisher_celery(settings))
         return made[0]
 
     return CeleryPublisher(celery)
@@ -187,9 +183,6 @@ class Relay:
         outcome for those it took."""
         return self.delivery.deliver(message_ids, lease)
 
-    def backoff(self, attempts: int) -> float:
-        return self.delivery.backoff(attempts)
-
     def close(self, polite: bool = True) -> None:
         """Close the channels' open connections: at worker shutdown (``polite``: SMTP QUIT),
         or in a forked child that must not use its parent's sockets (``polite=False``)."""
@@ -216,12 +209,3 @@ class Relay:
         self.dispatch([row.message_id])
         return str(row.message_id)
 
-
-def wire_relay(app: App) -> Relay:
-    """The relay of a bootstrapped app: nudged after every commit when a broker is set."""
-    publish = celery_publisher(app.settings) if app.settings.broker_url else None
-    relay = Relay(app.db, app.clock, app.settings, publish)
-    if publish is not None:
-        app.engine.after_commit.append(relay.nudge)
-        app.engine.outbox_lease = relay.lease_for_engine()
-    return relay

@@ -98,6 +98,8 @@ cases = Table(
     Column("stars", Integer),
     Column("star_cap", Integer),
     Column("return_state", String(32)),
+    # Why the running re-evaluation was opened (its fate if it ends badly); migration 0002.
+    Column("reevaluation_reason", String(20)),
     Column("dossier", JSON, nullable=False),
     Column("status_token", String(64), nullable=False, unique=True),
     Column("audit_seq", Integer, nullable=False, server_default="0"),

@@ -36,9 +36,12 @@ MOVE_CASE = (
             updated_at=bindparam("now"), rule_version=bindparam("rules"),
             score=bindparam("score"), stars=bindparam("stars"), star_cap=bindparam("star_cap"),
             return_state=bindparam("return_state"),
+            rules_pinned=bindparam("rules_pinned"), product_group=bindparam("product_group"),
+            reevaluation_reason=bindparam("reevaluation_reason"),
             dossier=bindparam("dossier", type_=cases.c.dossier.type))
 )
-MOVABLE = ("score", "stars", "star_cap", "return_state", "dossier")
+MOVABLE = ("score", "stars", "star_cap", "return_state", "dossier", "rules_pinned",
+           "product_group", "reevaluation_reason")
 
 SET_DEADLINES = (
     update(deadlines)

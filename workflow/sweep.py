@@ -18,17 +18,15 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select, update
 
 import states
-from workflow.clock import local
 from workflow.db import write_transaction
 from workflow.engine import WorkflowEngine
 from workflow.errors import GuardFailed, OcopError
 from workflow.facts import SYSTEM_ACTOR, Event
 from workflow.relay import Relay
 from workflow.schema import cases, deadlines
-from workflow.schema import certificates as certs
 from workflow.sweep_set import CLOSE, SET_BASED, Due, Fired, SetSweep
 
 log = structlog.get_logger("ocop.sweep")
@@ -39,10 +37,6 @@ RETRY_LATER = timedelta(hours=1)
 DUE = (select(deadlines.c.id, deadlines.c.case_id, deadlines.c.kind, deadlines.c.state,
               deadlines.c.due_at, deadlines.c.level, cases.c.code)
        .join(cases, cases.c.id == deadlines.c.case_id))
-EXPIRE_CERTIFICATES = (update(certs).where(certs.c.case_id == bindparam("owner"),
-                                           certs.c.status == "valid",
-                                           certs.c.valid_to < bindparam("today"))
-                       .values(status="expired"))
 
 
 # The system's reason for withdrawing a case, as a code: shown in words from the catalogue
@@ -134,19 +128,28 @@ class Sweeper:
             return "withdrawn"
         if d.kind == "cert_expiry":
             if not _may_expire(conn, d.case_id):
-                return self._expire_certificates(conn, d, now)
+                return self._expire_certificates(conn, d, now, fired)
             fired.applied.append(self.engine.apply_in(conn, Event(d.code, "expire",
                                                                   SYSTEM_ACTOR)))
             self._done(conn, d, now)
             return "expired"
         return self._close(conn, d, now, "refused", f"unknown deadline kind {d.kind}")
 
-    def _expire_certificates(self, conn: Connection, d: Due, now: datetime) -> str:
+    def _expire_certificates(self, conn: Connection, d: Due, now: datetime,
+                             fired: Fired) -> str:
         """The case has left the states ``expire`` leaves (rejected, withdrawn, or back in
-        review): no case transition, but its certificates past their last day expire."""
-        ended = conn.execute(EXPIRE_CERTIFICATES, {"owner": d.case_id,
-                                                   "today": local(now).date()}).rowcount
-        log.info("certificate_expired", deadline_id=d.id, case_code=d.code, certificates=ended)
+        review): its certificate past its last day expires through the engine, an audit entry
+        of the case that does not move it (DOMAIN.md §9)."""
+        try:
+            with conn.begin_nested():
+                fired.applied.append(self.engine.apply_in(conn, Event(
+                    d.code, "expire_certificate", SYSTEM_ACTOR)))
+        except GuardFailed as error:
+            if error.code != "no_valid_certificate":
+                raise
+            self._done(conn, d, now)  # revoked or superseded meanwhile: nothing left to end
+            return "skipped"
+        log.info("certificate_expired", deadline_id=d.id, case_code=d.code)
         self._done(conn, d, now)
         return "certificate_expired"
 

@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Row, bindparam, select, update
 
+import states
 from workflow import calendar, certificates, outbox
 from workflow import statements as stmt
 from workflow.batch import VALID_CERTIFICATES, apply_internal_batch
@@ -30,10 +31,11 @@ from workflow.schema import cases, deadlines, producers
 
 log = structlog.get_logger("ocop.sweep")
 
-OFFICE_KINDS = frozenset({"review_start", "district_review", "commune_prescore", "ip_check",
-                          "city_rating", "central_review"})
+# The office clocks of every rule version, as ``states/`` defines them.
+OFFICE_KINDS = frozenset(clock.kind for lc in states.LIFECYCLES.values()
+                         for clock in lc.clocks.values() if clock.owner == "office")
 REMINDER_DAYS = {"completion_reminder_7": 7, "completion_reminder_1": 1}
-NOTICE_DAYS = {"cert_notice_90": 90, "cert_notice_30": 30}
+NOTICE_DAYS = certificates.NOTICE_LATEST
 SET_BASED = OFFICE_KINDS | REMINDER_DAYS.keys() | NOTICE_DAYS.keys()
 Due = Row[*tuple[Any, ...]]  # a row of the sweep's DUE query
 MESSAGE_IDS = uuid.UUID("6f1c3c52-8d7e-4b6a-9a51-0c0c0a0f0c0a")
@@ -104,7 +106,10 @@ class SetSweep:
             if d.kind in REMINDER_DAYS:
                 fired.counts[_remind(d, case, seq, now, writes)] += 1
             elif d.kind in NOTICE_DAYS:
-                fired.counts[_notice(d, case, seq, valid.get(d.case_id), now, writes)] += 1
+                outcome = _notice(d, case, seq, valid.get(d.case_id), now, writes)
+                if outcome == "notice_late":
+                    self._notify_staff(d, case, seq, now, writes)
+                fired.counts[outcome] += 1
         again = (calendar.add_working_days(now, self.settings.escalate_again_after_days)
                  if writes.bumped else None)
         writes.flush(conn, now, again)
@@ -167,14 +172,19 @@ def _remind(d: Due, case: dict[str, Any], seq: int, now: datetime,
 
 def _notice(d: Due, case: dict[str, Any], seq: int, cert: dict[str, Any] | None,
             now: datetime, writes: _Writes) -> str:
-    end = certificates.expires_at(cert["valid_to"]) if cert is not None else now
-    if now < end and cert is not None:
+    """Send a certificate notice. One sent after its latest day (the statutory 30 days before
+    expiry) — or that can no longer be sent — is ``notice_late``: the caller escalates it."""
+    writes.done.append(d.id)
+    if cert is None:
+        return "no_certificate"  # revoked or superseded meanwhile: nothing to announce
+    end = certificates.expires_at(cert["valid_to"])
+    if now < end:
         _to_producer(d, case, seq, now, "certificate_notice", {
             "certificate": {"number": cert["number"], "stars": cert["stars"],
                             "valid_to": cert["valid_to"].isoformat()},
             "due": iso(end), "days_left": _days_left(now, end)}, writes)
-    writes.done.append(d.id)
-    return "noticed" if now < end else "skipped"
+    latest = end - timedelta(days=NOTICE_DAYS[d.kind])
+    return "noticed" if now <= latest else "notice_late"
 
 
 def _certificates(conn: Connection, case_ids: list[int]) -> dict[int, dict[str, Any]]:

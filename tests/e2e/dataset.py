@@ -79,6 +79,8 @@ def event_data(version: str, trigger: str, source: str,
     if score is not None:
         who = "district1" if trigger == "record_district_score" else "city"
         return who, sheets(version, score), None
+    if (trigger, dest) == ("record_commune_prescore", "rejected"):  # a criterion not met
+        return "commune1", {"criteria": {**CRITERIA, "idea": False}}, None
     if trigger == "request_completion":
         ((role,),) = [r.roles for r in states.lifecycle(version).rows(trigger, source)]
         return ASKERS[role], {"days": 30}, "Bổ sung phiếu kiểm nghiệm an toàn thực phẩm"
@@ -197,7 +199,9 @@ class Builder:
         if step is None:
             with write_transaction(self.app.db) as conn:
                 case.code = registry.register_case(
-                    conn, self.clock.now(), self.actors["producer1"], registry.Registration(
+                    conn, self.clock.now(),  # only staff pin a rule version (DOMAIN.md §2)
+                    self.actors["city"],
+                    registry.Registration(
                         self.producer_id, "Tương Cự Đà", "food", "Gia vị", case.version),
                     public_url=self.app.settings.public_url)
             return

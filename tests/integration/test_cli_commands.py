@@ -130,10 +130,19 @@ def test_an_unknown_group_or_rule_version_or_trigger_exits_2(ocop: Ocop) -> None
 
 
 def test_a_1048_case_takes_the_1048_groups(ocop: Ocop) -> None:
-    """Historic 1048 dossiers use the 1048 labels."""
-    register(ocop, "--rules", "1048")
-    ocop.ok("cases", "register", "--as", "producer1", "--producer", "1", "--product", "Lụa",
+    """Historic 1048 dossiers, registered by staff, use the 1048 labels."""
+    ocop.ok("cases", "register", "--as", "city", "--producer", "1", "--product", "Lụa",
             "--group", "fabric_garment", "--rules", "1048")
+
+
+def test_a_producer_cannot_pin_a_rule_version(ocop: Ocop) -> None:
+    """DOMAIN.md §2: --rules at registration is for staff; a producer is refused (exit 4,
+    forbidden), told who may, and no case is opened."""
+    before = ocop.ok("cases", "list", "--json").json()["total"]
+    line = ocop.refused(4, "cases", "register", "--as", "producer1", "--producer", "1",
+                        "--product", "Lụa", "--group", "fabric_garment", "--rules", "1048")
+    assert "rule version" in line and "City" in line
+    assert ocop.ok("cases", "list", "--json").json()["total"] == before
 
 
 @pytest.mark.parametrize("args", [
@@ -261,12 +270,26 @@ def test_cases_list_filters_by_state_and_district(ocop: Ocop) -> None:
     """list --state/--district/--overdue/--json."""
     a, b = register(ocop), register(ocop)
     advance(ocop, a, "submit", "producer1", "--data", json.dumps(DOCS))
-    rows = ocop.ok("cases", "list", "--state", "registered", "--json").json()
+    rows = ocop.ok("cases", "list", "--state", "registered", "--json").json()["items"]
     assert [r["code"] for r in rows] == [a]
     assert {r["code"] for r in ocop.ok("cases", "list", "--district", "Thanh Oai",
-                                       "--json").json()} == {a, b}
-    assert ocop.ok("cases", "list", "--district", "Hà Đông", "--json").json() == []
-    assert ocop.ok("cases", "list", "--overdue", "--json").json() == []
+                                       "--json").json()["items"]} == {a, b}
+    assert ocop.ok("cases", "list", "--district", "Hà Đông", "--json").json()["items"] == []
+    assert ocop.ok("cases", "list", "--overdue", "--json").json()["items"] == []
+
+
+def test_cases_list_pages_and_says_n_of_m(ocop: Ocop) -> None:
+    """list never stops silently: --limit/--offset page through, with the total ("N of M")
+    and the next offset; a limit out of range is refused with exit code 2."""
+    codes = [register(ocop) for _ in range(3)]
+    first = ocop.ok("cases", "list", "--limit", "2", "--json").json()
+    assert (len(first["items"]), first["total"], first["next_offset"]) == (2, 3, 2)
+    rest = ocop.ok("cases", "list", "--limit", "2", "--offset", "2", "--json").json()
+    assert (len(rest["items"]), rest["next_offset"]) == (1, None)
+    assert {r["code"] for r in first["items"] + rest["items"]} == set(codes)
+    text = ocop.ok("cases", "list", "--limit", "2").out
+    assert "2 of 3" in text and "--offset 2" in text
+    assert "limit" in ocop.refused(2, "cases", "list", "--limit", "0")
 
 
 def test_outbox_list_shows_the_producers_notifications(ocop: Ocop) -> None:

@@ -54,6 +54,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         registry.add_user(conn, now, "p1", "producer", producer_id=p1)
         registry.add_user(conn, now, "d1", "district_officer", district="Thanh Oai")
         registry.add_user(conn, now, "c1", "commune_officer", commune="Cự Khê")
+        registry.add_user(conn, now, "city1", "city_officer")
     app.close()
     return path
 
@@ -66,9 +67,10 @@ def sh(tmp_path: Path, template: Path) -> Shell:
 
 def test_a_148_product_goes_from_registration_to_a_district_3_star_certificate(
         sh: Shell) -> None:
-    """Through the installed console script: register pinned to 148, submit, review, score
-    60: certified 3★ by the district, shown as JSON, with an intact audit chain."""
-    code = sh.ok("cases", "register", "--as", "p1", "--producer", "1", "--product",
+    """Through the installed console script: the city officer registers it pinned to 148
+    (only staff pin), submit, review, score 60: certified 3★ by the district, shown as JSON,
+    with an intact audit chain."""
+    code = sh.ok("cases", "register", "--as", "city1", "--producer", "1", "--product",
                  "Tương bần", "--group", "food", "--rules", "148").strip()
     sh.ok("cases", "advance", code, "submit", "--as", "p1", "--data", json.dumps(DOCS))
     sh.ok("cases", "advance", code, "start_review", "--as", "d1")

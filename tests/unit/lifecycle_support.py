@@ -8,6 +8,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from workflow.schema import (
     outbox,
     score_sheets,
 )
+from workflow.scoring import capped, stars_for
 
 TABLES = (cases, audit_entries, outbox, deadlines, certificates, score_sheets, idempotency_keys)
 VERSIONS = tuple(states.LIFECYCLES)
@@ -87,6 +89,8 @@ def happy(version: str, trigger: str, dest: str | None) -> tuple[str, dict[str, 
         who = "district1" if trigger == "record_district_score" else "city"
         assert lc.rows(trigger)
         return who, scores(version, ROUTE_SCORES[trigger, dest]), None
+    if (trigger, dest) == ("record_commune_prescore", "rejected"):
+        return "commune1", {"criteria": {**CRITERIA, "idea": False}}, None
     table: dict[str, tuple[str, dict[str, Any], str | None]] = {
         "submit": ("producer1", DOCS, None),
         "start_review": ("commune1" if version == "1489" else "district1", {}, None),
@@ -99,6 +103,7 @@ def happy(version: str, trigger: str, dest: str | None) -> tuple[str, dict[str, 
         "record_central_result": ("city", {"passed": True, "decision_no": "QĐ-123/BNN"}, None),
         "open_reevaluation": ("city", {"reason": "expiry"}, None),
         "expire": ("system", {}, None),
+        "expire_certificate": ("system", {}, None),
         "revoke": ("city", {"reason_code": "violation"}, None),
         "withdraw": ("producer1", {}, None),
         "escalate": ("system", {"deadline": "review_start", "level": 1}, None),
@@ -116,24 +121,60 @@ def asker(version: str, state: str) -> str:
 Step = tuple[str, str, str | None]  # trigger, source, dest
 
 
-def path_to(version: str, target: str, via: str | None = None) -> list[Step]:
+def path_to(version: str, target: str, via: str | None = None,
+            holding: bool = False) -> list[Step]:
     """The shortest way from ``draft`` to ``target`` in the lifecycle table (breadth first).
-    ``via`` is the state that asked for completion when ``target`` is ``needs_completion``."""
+    ``via`` is the state that asked for completion when ``target`` is ``needs_completion``.
+    ``holding``: reach ``target`` while the case holds a valid certificate — through a
+    certification and a re-evaluation (opened for an upgrade, see :data:`HOLDING_REASON`)."""
     if target == "needs_completion" and via is not None:
-        return [*path_to(version, via), ("request_completion", via, "needs_completion")]
+        return [*path_to(version, via, holding=holding),
+                ("request_completion", via, "needs_completion")]
+    if holding and target not in ("certified", "reevaluation"):
+        return [*path_to(version, "reevaluation"), *path_between(version, "reevaluation", target)]
+    return path_between(version, "draft", target)
+
+
+CERT_STATES = ("certified", "reevaluation", "central_review")
+# The reason a re-evaluation is opened for when the certificate must outlive a bad end.
+HOLDING_REASON = {"reason": "upgrade"}
+
+
+def path_between(version: str, start: str, target: str) -> list[Step]:
+    """The shortest lawful way from ``start`` to ``target`` (breadth first)."""
     lc = states.lifecycle(version)
-    seen: dict[str, list[Step]] = {"draft": []}
-    queue = deque(["draft"])
+    seen: dict[str, list[Step]] = {start: []}
+    queue = deque([start])
     while queue:
         state = queue.popleft()
         for row in lc.transitions:
             if row.source != state or row.dest is None or row.dest in seen:
                 continue
-            if row.trigger == "resubmit":
-                continue
+            if row.trigger == "resubmit" or (
+                    "holds_valid_certificate" in row.guards and row.source not in CERT_STATES):
+                continue  # a fresh case holds a certificate only from its certification on
             seen[row.dest] = [*seen[state], (row.trigger, row.source, row.dest)]
             queue.append(row.dest)
     return seen[target]
+
+
+@contextmanager
+def in_era(world: World, version: str, trigger: str, source: str) -> Iterator[None]:
+    """A re-evaluation follows the version in force on its own date (DOMAIN.md §2): to start
+    one under an older version, the clock goes back into that version's years meanwhile."""
+    clock = world.clock
+    now = clock.now()
+    if (trigger != "start_review" or source != "reevaluation"
+            or states.rule_version_for(now.date()) == version):
+        yield
+        return
+    start = dict(states.IN_FORCE_FROM)[version]
+    era = max(start, date(2019, 1, 1)) + timedelta(days=14)
+    clock.set(now.replace(year=era.year, month=era.month, day=era.day))
+    try:
+        yield
+    finally:
+        clock.set(now)
 
 
 @contextmanager
@@ -157,30 +198,47 @@ class Driver:
         return self.world.register(producer=producer, rules=rules_for(version))
 
     def step(self, code: str, version: str, trigger: str, source: str, dest: str | None,
-             **kw: Any) -> Any:
-        who, data, reason = happy(version, trigger, dest)
+             data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        who, happy_data, reason = happy(version, trigger, dest)
         if trigger == "request_completion":
             who = asker(version, source)
-        if trigger == "expire":
-            return self.expire(code)
-        return self.world.fire(code, trigger, who, data, reason, **kw)
+        if trigger in LATE_TRIGGERS:
+            return self.expire(code, trigger)
+        with in_era(self.world, version, trigger, source):
+            return self.world.fire(code, trigger, who, happy_data if data is None else data,
+                                   reason, **kw)
 
-    def expire(self, code: str) -> Any:
-        """Fire ``expire`` just after the certificate's validity; the clock then goes back."""
+    def expire(self, code: str, trigger: str = "expire") -> Any:
+        """Fire ``trigger`` just after the certificate's validity; the clock then goes back."""
         clock = self.world.clock
         start = clock.now()
         clock.advance(days=3 * 366 + 1)
         try:
-            return self.world.fire(code, "expire", "system")
+            return self.world.fire(code, trigger, "system")
         finally:
             clock.set(start)
 
-    def reach(self, version: str, target: str, via: str | None = None) -> str:
+    def reach(self, version: str, target: str, via: str | None = None,
+              holding: bool = False) -> str:
         code = self.new_case(version)
-        for trigger, source, dest in path_to(version, target, via):
-            self.step(code, version, trigger, source, dest)
+        for trigger, source, dest in path_to(version, target, via, holding):
+            data = HOLDING_REASON if holding and trigger == "open_reevaluation" else None
+            self.step(code, version, trigger, source, dest, data)
         assert case_state(self.world.app, code) == target
         return code
+
+
+# Triggers fired after a certificate's date.
+LATE_TRIGGERS = ("expire", "expire_certificate")
+
+
+def expected_stars(state: str, score: float | None, cap: int | None) -> int | None:
+    """The stars a case lawfully shows: none when rejected (DOMAIN.md §9), at most 4 during
+    central review ("4★, proposed for 5★"), else the band capped by any cap."""
+    if state == "rejected" or score is None:
+        return None
+    band = capped(stars_for(score), cap)
+    return min(band, 4) if state == "central_review" else band
 
 
 def case_state(app: App, code: str) -> str:

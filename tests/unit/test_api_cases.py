@@ -39,7 +39,7 @@ def fire(api: TestClient, world: World, code: str, who: str, trigger: str,
 def test_registering_a_case_answers_201_with_the_case_in_the_cli_json_shape(
         api: TestClient, world: World) -> None:
     """POST /cases takes the CLI's option names and answers with the case and its location."""
-    r = api.post("/api/v1/cases", headers=as_(world, "producer1"), json={
+    r = api.post("/api/v1/cases", headers=as_(world, "city"), json={
         "producer": world.p1, "product": "Tương Cự Đà", "group": "food", "rules": "148"})
     assert r.status_code == 201
     case = r.json()
@@ -50,6 +50,32 @@ def test_registering_a_case_answers_201_with_the_case_in_the_cli_json_shape(
                                                                        "Thanh Oai")
     assert r.headers["location"] == f"/api/v1/cases/{case['code']}"
     assert r.headers["etag"] == '"1"'
+
+
+def test_a_producer_cannot_pin_a_rule_version(api: TestClient, world: World) -> None:
+    """DOMAIN.md §2: only staff (city officer, admin) or an import pin a rule version; a
+    producer asking for one is refused with 403, the code and a sentence, and nothing is
+    written."""
+    before = api.get("/api/v1/cases", headers=as_(world, "city")).json()["total"]
+    r = api.post("/api/v1/cases", headers=as_(world, "producer1"), json={
+        "producer": world.p1, "product": "Tương Cự Đà", "group": "food", "rules": "1048"})
+    assert r.status_code == 403
+    assert r.json()["code"] == "rules_pin_staff_only"
+    assert api.get("/api/v1/cases", headers=as_(world, "city")).json()["total"] == before
+    unpinned = api.post("/api/v1/cases", headers=as_(world, "producer1"), json={
+        "producer": world.p1, "product": "Tương Cự Đà", "group": "food"})
+    assert unpinned.status_code == 201 and unpinned.json()["rule_version"] == "1489"
+
+
+def test_the_case_list_pages_with_the_total(api: TestClient, world: World) -> None:
+    """GET /cases gives a page of ``limit`` with the ``total`` and the next offset."""
+    for _ in range(3):
+        world.register()
+    total = api.get("/api/v1/cases", headers=as_(world, "city")).json()["total"]
+    assert total >= 3
+    page = api.get("/api/v1/cases?limit=2&offset=1", headers=as_(world, "city")).json()
+    assert (len(page["items"]), page["total"], page["next_offset"]) == (
+        2, total, 3 if total > 3 else None)
 
 
 def test_a_producer_cannot_register_a_case_for_another_producer(

@@ -14,13 +14,17 @@ from tests.unit.lifecycle_support import (
     CRITERIA,
     PRODUCER1_NAME,
     Driver,
+    case_row,
     case_state,
     refused,
     scores,
     words,
 )
+from workflow import explain
 from workflow.errors import Forbidden, GuardFailed, InvalidInput
 from workflow.guards import REEVALUATION_REASONS, REVOCATION_REASONS
+from workflow.i18n import label
+from workflow.queries import case_view
 
 IP = {"certificate_no": "4-0123456", "holder": PRODUCER1_NAME, "registered_on": "2021-05-17"}
 
@@ -82,13 +86,24 @@ def test_commune_prescore_is_refused_for_malformed_criteria(drive: Driver,
     assert "origin" in message and "cultural_identity" in message
 
 
-def test_commune_prescore_is_refused_when_a_criterion_is_not_met(drive: Driver) -> None:
-    """prescore_criteria: an unmet criterion is named, with what can be done instead."""
+def test_a_failed_commune_prescore_is_recorded_and_rejects_naming_the_criteria(
+        drive: Driver) -> None:
+    """DOMAIN.md §9: a criterion not met is recorded; the case ends rejected, and the audit
+    entry names the failed criteria in the reader's words."""
     code = drive.reach("1489", "commune_prescore")
-    data = {"criteria": {**CRITERIA, "local_labour": False}}
-    message = refused(drive.world.app, code, GuardFailed, lambda: drive.world.fire(
-        code, "record_commune_prescore", "commune1", data))
-    assert words("criterion", "local_labour") in message and "request completion" in message
+    data = {"criteria": {**CRITERIA, "local_labour": False, "idea": False}}
+    applied = drive.world.fire(code, "record_commune_prescore", "commune1", data)
+    assert applied.to_state == "rejected"
+    with drive.world.app.db.connect() as conn:
+        last = case_view(conn, code)["history"][-1]
+    assert last["data"]["unmet"] == ["local_labour", "idea"]
+    assert last["data"]["explain"] == {"code": "prescore_unmet",
+                                       "criteria": ["local_labour", "idea"]}
+    said = explain.sentence("record_commune_prescore", last["data"], "vi")
+    assert said is not None
+    assert label("criterion", "local_labour", "vi") in said
+    assert label("criterion", "idea", "vi") in said
+    assert case_row(drive.world.app, code)["stars"] is None
 
 
 @pytest.mark.parametrize("missing", ["certificate_no", "holder", "registered_on"])

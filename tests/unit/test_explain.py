@@ -53,11 +53,11 @@ def test_no_trademark_records_the_cap_or_the_district_certificate(
 
 
 @pytest.mark.parametrize(("total", "expected", "stars"), [
-    (60, "city_not_certify", 3), (80, "city_certified", 4), (95, "potential_5", None)])
+    (60, "city_district_3", None), (80, "city_certified", 4), (95, "potential_5", None)])
 def test_a_city_score_under_148_records_its_outcome(
         drive: Driver, total: float, expected: str, stars: int | None) -> None:
-    """Under 148 the city does not certify 3★ (rejected, and says so), certifies 4★, and sends
-    90 and more to the central level."""
+    """Under 148 the city does not certify 3★ (the district does, and the entry says so),
+    certifies 4★, and sends 90 and more to the central level."""
     code = at(drive, "148", "city_rating")
     drive.world.fire(code, "record_city_score", "city", scores("148", total))
     why = last_entry(drive, code)["data"]["explain"]
@@ -103,7 +103,7 @@ def test_only_decided_outcomes_are_explained() -> None:
 def test_every_explanation_fills_all_its_placeholders(lang: str) -> None:
     """With the parameters the engine records, no sentence keeps a ``{placeholder}``."""
     params = {"score": 80.5, "rules": "1489", "stars": 3, "band": 4, "threshold": 90.0,
-              "decision_no": "QĐ-1"}
+              "decision_no": "QĐ-1", "criteria": ["idea", "origin"]}
     for code in i18n.codes("explain", lang):
         said = explain.sentence("record_city_score", {"explain": {"code": code, **params}},
                                 lang)

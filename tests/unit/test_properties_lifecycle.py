@@ -1,10 +1,12 @@
 """Random event sequences against random cases of all three rule versions (hypothesis, stateful):
 whatever is fired, by whom, with whatever data and whenever, the case is always in a state its
-version allows, its stars match its score band, every audit chain verifies, and a refused
-event changes nothing at all."""
+version allows, its stars match its score band and its certificate, it never holds two valid
+certificates, a final case holds a valid one only after a re-evaluation opened for an upgrade
+(DOMAIN.md §9), every audit chain verifies, and a refused event changes nothing at all."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +29,9 @@ from tests.unit.lifecycle_support import (
     OUT_OF_SCOPE,
     VERSIONS,
     asker,
+    expected_stars,
     happy,
+    path_between,
     path_to,
     sheet_parts,
     snapshot,
@@ -45,7 +49,6 @@ from workflow.errors import (
 )
 from workflow.facts import Event
 from workflow.schema import audit_entries, cases, certificates
-from workflow.scoring import capped, stars_for
 
 LAWFUL_RUN = 8  # lawful events per rule call, so random runs reach the deep states
 USERS = sorted({*IN_SCOPE.values(), *OUT_OF_SCOPE.values()})
@@ -123,6 +126,26 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.world.fire(code, trigger, who, payload, reason)  # lawful: must not refuse
         return code
 
+    @rule(target=case_codes, version=st.sampled_from(VERSIONS),
+          reason=st.sampled_from(["expiry", "upgrade", "inspection", "criteria_change"]),
+          end=st.sampled_from(["rejected", "withdrawn", "certified"]))
+    def certify_and_reevaluate(self, version: str, reason: str, end: str) -> str:
+        """A certified case re-opened for ``reason`` and taken lawfully to ``end``, under the
+        version in force on the day its re-evaluation starts."""
+        code = self.world.register(rules=version)
+        self._march(code, version, path_to(version, "certified"))
+        self.world.fire(code, "open_reevaluation", "city", {"reason": reason})
+        now = self._version_now(self._case(code))
+        self._march(code, now, path_between(now, "reevaluation", end))
+        return code
+
+    def _march(self, code: str, version: str, steps: list[tuple[str, str, str | None]]) -> None:
+        for trigger, source, dest in steps:
+            who, payload, reason = happy(version, trigger, dest)
+            if trigger == "request_completion":
+                who = asker(version, source)
+            self.world.fire(code, trigger, who, payload, reason)  # lawful: must not refuse
+
     @rule(days=st.sampled_from([0, 1, 3, 10, 31, 200, 400, 1100]), hours=st.integers(0, 23))
     def advance_the_clock(self, days: int, hours: int) -> None:
         self.clock.advance(days=days, hours=hours)
@@ -153,6 +176,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             if row.trigger == "open_reevaluation":
                 payload = {"reason": data.draw(st.sampled_from(
                     ["expiry", "upgrade", "inspection", "criteria_change"]))}
+            if row.trigger == "record_commune_prescore":
+                payload = {"criteria": {c: data.draw(st.integers(0, 4)) > 0
+                                        for c in payload["criteria"]}}
             self.fire(code, row.trigger, self._user(role, case), payload, reason)
 
     @rule(code=case_codes, trigger=st.sampled_from(ALL_TRIGGERS), who=st.sampled_from(USERS),
@@ -193,9 +219,30 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def stars_match_the_score_band_under_any_cap(self) -> None:
+        """No stars when rejected, 4 during central review, else the band under any cap."""
         for case in self._cases():
-            if case["score"] is not None:
-                assert case["stars"] == capped(stars_for(case["score"]), case["star_cap"])
+            if case["state"] not in ("revoked", "expired", "withdrawn"):  # as they were
+                assert case["stars"] == expected_stars(case["state"], case["score"],
+                                                       case["star_cap"]), case
+
+    @invariant()
+    def stars_match_the_certificate_held(self) -> None:
+        """A certified case (or one in central review) shows its valid certificate's stars."""
+        valid = self._valid_certificates()
+        for case in self._cases():
+            if case["state"] in ("certified", "central_review"):
+                assert case["stars"] == valid[case["id"]]["stars"], case
+
+    @invariant()
+    def a_final_case_holds_a_valid_certificate_only_after_an_upgrade(self) -> None:
+        """§9: expired and revoked cases hold none; a rejected or withdrawn one keeps its old
+        certificate only when the re-evaluation was opened for an ``upgrade``."""
+        valid = self._valid_certificates()
+        for case in self._cases():
+            if case["state"] in ("expired", "revoked"):
+                assert case["id"] not in valid, case
+            elif case["state"] in ("rejected", "withdrawn") and case["id"] in valid:
+                assert self._reopened_for(case["id"]) == "upgrade", case
 
     @invariant()
     def every_audit_chain_verifies(self) -> None:
@@ -212,6 +259,20 @@ class LifecycleMachine(RuleBasedStateMachine):
                                   .where(certificates.c.status == "valid")
                                   .group_by(certificates.c.case_id)).all()
         assert all(n == 1 for _, n in counts)
+
+    def _valid_certificates(self) -> dict[int, dict[str, Any]]:
+        with self.app.db.connect() as conn:
+            return {r.case_id: dict(r._mapping) for r in conn.execute(
+                select(certificates).where(certificates.c.status == "valid"))}
+
+    def _reopened_for(self, case_id: int) -> str | None:
+        """The reason of the case's latest re-evaluation, from its audit trail."""
+        with self.app.db.connect() as conn:
+            data = conn.execute(select(audit_entries.c.data).where(
+                audit_entries.c.case_id == case_id,
+                audit_entries.c.trigger == "open_reevaluation")
+                .order_by(audit_entries.c.seq.desc()).limit(1)).scalar()
+        return None if data is None else json.loads(data).get("reason")
 
     def _cases(self) -> list[dict[str, Any]]:
         with self.app.db.connect() as conn:

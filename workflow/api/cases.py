@@ -54,13 +54,11 @@ def list_cases(request: Request, app: AppDep, actor: CurrentActor,
                overdue: bool = False,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
                offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, Any]:
-    """The cases the caller may see, soonest deadline first (overdue ones are marked)."""
+    """The cases the caller may see, soonest deadline first (overdue ones are marked); a page
+    of ``limit`` from ``offset``, with the ``total`` and the ``next_offset``."""
     with app.db.connect() as conn:
-        rows = queries.list_cases(conn, app.clock.now(), state, district, overdue, actor,
-                                  limit + 1, offset)
-    more = len(rows) > limit
-    return {"items": rows[:limit], "limit": limit, "offset": offset,
-            "next_offset": offset + limit if more else None}
+        return queries.page_cases(conn, app.clock.now(), state, district, overdue, actor,
+                                  limit, offset)
 
 
 @router.get("/{code}", response_model=Case, responses=documented(401, 403, 404))

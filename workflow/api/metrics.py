@@ -1,5 +1,6 @@
-"""Prometheus metrics: transitions and refusals counted as they happen, the outbox backlog and
-overdue cases read from the database at scrape time. One registry per app, none global."""
+"""Prometheus metrics: refusals counted as they happen; the transitions this process applied
+(the app's tally), the outbox backlog and overdue cases read at scrape time. One registry per
+app, none global."""
 
 from __future__ import annotations
 
@@ -7,23 +8,29 @@ import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow import queries
 from workflow.bootstrap import App
-from workflow.engine import ALL_TRIGGERS, Applied
+from workflow.engine import ALL_TRIGGERS
 from workflow.errors import OcopError
 
 
 class Backlog(Collector):
-    """Gauges computed when Prometheus scrapes: pending outbox messages, overdue cases."""
+    """Read when Prometheus scrapes: transitions applied by this process (the app's tally),
+    pending outbox messages, overdue cases."""
 
     def __init__(self, app: App) -> None:
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
+        transitions = CounterMetricFamily("ocop_transitions", "Transitions applied by this "
+                                          "process", labels=["trigger", "from_state", "to_state"])
+        for labels, n in sorted(self.app.tally.counts().items()):
+            transitions.add_metric(list(labels), n)
+        yield transitions
         backlog = GaugeMetricFamily("ocop_outbox_backlog", "Pending outbox messages",
                                     labels=["channel"])
         overdue = GaugeMetricFamily("ocop_overdue_cases", "Cases with an open deadline past due")
@@ -38,19 +45,12 @@ class Backlog(Collector):
 class Metrics:
     def __init__(self, app: App) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.transitions = Counter("ocop_transitions", "Transitions applied by this process",
-                                   ["trigger", "from_state", "to_state"], registry=self.registry)
         self.refusals = Counter("ocop_refusals", "Events refused (by state, role, scope, guard "
                                 "or conflict)", ["trigger", "kind"], registry=self.registry)
         self.latency = Histogram("ocop_http_request_duration_seconds", "API latency",
                                  ["method", "route", "status"], registry=self.registry,
                                  buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5))
         self.registry.register(Backlog(app))
-        app.engine.after_commit.append(self.applied)
-
-    def applied(self, applied: Applied) -> None:
-        if not applied.replayed:
-            self.transitions.labels(applied.trigger, applied.from_state, applied.to_state).inc()
 
     def refused(self, trigger: str, error: OcopError) -> None:
         self.refusals.labels(trigger if trigger in ALL_TRIGGERS else "unknown", error.kind).inc()

@@ -101,6 +101,8 @@ class Case(BaseModel):
     commune: str | None
     score: float | None
     stars: int | None
+    proposed_stars: int | None = Field(default=None, description="5 during central review: "
+                                       "the case is 4★, proposed for 5★")
     certificate: Certificate | None
     deadlines: list[Deadline]
     history: list[HistoryEntry]
@@ -124,6 +126,7 @@ class CaseSummary(BaseModel):
 
 class Page(BaseModel):
     items: list[CaseSummary]
+    total: int = Field(description="how many cases match, on every page")
     limit: int
     offset: int
     next_offset: int | None

@@ -104,6 +104,3 @@ def emit(value: Any, as_json: bool, text: Callable[[Any], str] | None = None) ->
     else:
         click.echo(text(value))
 
-
-def write_out(line: str) -> None:
-    sys.stdout.write(line + "\n")

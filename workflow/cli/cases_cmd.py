@@ -113,18 +113,29 @@ def _case_text(v: dict[str, Any]) -> str:
 @click.option("--state")
 @click.option("--district")
 @click.option("--overdue", is_flag=True)
+@click.option("--limit", type=int, default=50, show_default=True,
+              help=f"cases per page (at most {queries.MAX_PAGE})")
+@click.option("--offset", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def list_(ctx: Context, state: str | None, district: str | None, overdue: bool,
-          as_json: bool) -> None:
-    """Cases, soonest deadline first."""
-    app = ctx.app
+def list_(ctx: Context, state: str | None, district: str | None, overdue: bool, limit: int,
+          offset: int, as_json: bool) -> None:
+    """Cases, soonest deadline first, a page at a time ("N of M")."""
+    app, lang = ctx.app, i18n.from_env()
     with app.db.connect() as conn:
-        rows = queries.list_cases(conn, app.clock.now(), state, district, overdue)
-    emit(rows, as_json, lambda rs: "\n".join(
-        f"{r['code']}  {r['state']:<17} {r['due_at'] or '-':<26}"
-        f"{' OVERDUE' if r['overdue'] else ''}  {r['product']} — {r['producer']}"
-        for r in rs) or "no cases")
+        page = queries.page_cases(conn, app.clock.now(), state, district, overdue,
+                                  limit=limit, offset=offset)
+    emit(page, as_json, lambda p: _page_text(p, lang))
+
+
+def _page_text(page: dict[str, Any], lang: str) -> str:
+    rows, shown = page["items"], page["offset"] + len(page["items"])
+    lines = [f"{r['code']}  {r['state']:<17} {r['due_at'] or '-':<26}"
+             f"{' OVERDUE' if r['overdue'] else ''}  {r['product']} — {r['producer']}"
+             for r in rows] or ["no cases"]
+    lines.append(i18n.text("ui", "page_of", lang, shown=shown, total=page["total"])
+                 + (f"  (--offset {page['next_offset']})" if page["next_offset"] else ""))
+    return "\n".join(lines)
 
 
 @cases.command("allowed")

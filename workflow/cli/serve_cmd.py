@@ -23,7 +23,7 @@ def announce_address(host: str, port: int) -> None:
 
 def worker_app() -> Any:
     """What each uvicorn worker process builds (``--workers N``): the app, logging as a service."""
-    from workflow.api import create_app
+    from workflow.web import create_app  # here, not at the top: see ``serve``
 
     configure(level=logging.INFO)
     return create_app()
@@ -37,6 +37,8 @@ def worker_app() -> Any:
 @pass_app
 def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     """Serve the API (/api/v1, OpenAPI at /docs), the console (/console) and public pages."""
+    # Imported here, not at the top: every ``ocop`` command loads this module, and FastAPI,
+    # uvicorn and the web app cost a noticeable share of a short command's start-up. No cycle.
     import uvicorn
 
     announce_address(host, port)
@@ -45,6 +47,6 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
         uvicorn.run("workflow.cli.serve_cmd:worker_app", factory=True, host=host, port=port,
                     workers=workers, access_log=False)
         return
-    from workflow.api import create_app
+    from workflow.web import create_app
 
     uvicorn.run(create_app(ctx.app), host=host, port=port, access_log=False)

@@ -11,9 +11,7 @@ from workflow.sweep import Sweeper
 
 
 def _relay(ctx: Context) -> Relay:
-    app = ctx.app
-    assert app.relay is not None
-    return app.relay
+    return ctx.app.relay
 
 
 @cli.command("sweep")
