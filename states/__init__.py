@@ -8,6 +8,8 @@ from states import v148, v1048, v1489
 from states.groups import GROUPS, GROUPS_1048, normalise_group
 from states.model import TERMINAL_STATES, Lifecycle, Transition
 
+# The registry: adding a rule version is one module in ``states/`` (its table, its data and its
+# in-force date) and one entry here. Nothing outside ``states/`` names a version.
 LIFECYCLES: dict[str, Lifecycle] = {
     lc.version: lc for lc in (v1048.LIFECYCLE, v148.LIFECYCLE, v1489.LIFECYCLE)
 }
@@ -15,16 +17,25 @@ RULE_VERSIONS = tuple(LIFECYCLES)
 # Every state of every version, in lifecycle order.
 ALL_STATES = tuple(dict.fromkeys(s for lc in LIFECYCLES.values() for s in lc.states))
 
-# The first day each decision governs evaluations.
-IN_FORCE_FROM = (("1489", date(2025, 7, 6)), ("148", date(2023, 2, 24)), ("1048", date(1, 1, 1)))
+
+def in_force() -> tuple[tuple[str, date], ...]:
+    """Each registered version with the first day it governs evaluations, newest first (read
+    from the registry on each call, so a version registered later counts)."""
+    return tuple(sorted(((v, lc.in_force_from) for v, lc in LIFECYCLES.items()),
+                        key=lambda pair: pair[1], reverse=True))
 
 
 def rule_version_for(evaluated_on: date) -> str:
     """The rule version that governs an evaluation made on ``evaluated_on``."""
-    for version, start in IN_FORCE_FROM:
+    for version, start in in_force():
         if evaluated_on >= start:
             return version
-    raise AssertionError("unreachable: the oldest version starts at year 1")
+    raise ValueError(f"no rule version is in force on {evaluated_on}")
+
+
+def newest_version() -> str:
+    """The version most recently in force: what a reader sees when they name none."""
+    return in_force()[0][0]
 
 
 def lifecycle(version: str) -> Lifecycle:
@@ -40,7 +51,9 @@ __all__ = [
     "TERMINAL_STATES",
     "Lifecycle",
     "Transition",
+    "in_force",
     "lifecycle",
+    "newest_version",
     "normalise_group",
     "rule_version_for",
 ]

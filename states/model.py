@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 DRAFT = "draft"
 REGISTERED = "registered"
@@ -79,6 +80,8 @@ class Lifecycle:
     states: tuple[str, ...]
     transitions: tuple[Transition, ...]
     clocks: dict[str, Clock] = field(default_factory=dict)
+    # The first day this version governs evaluations (the registry orders versions by it).
+    in_force_from: date = date(1, 1, 1)
     part_maxima: tuple[int, int, int] = (40, 25, 35)
     # Stars a city score may end in (3★ and 4★; 5★ only through central review), and the
     # level whose certificate each gets: under 148 a city 3★ goes back for a district 3★.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
 from states.groups import GROUPS, MAP_1048_TO_148
 from states.model import (
@@ -48,6 +50,7 @@ LIFECYCLE = Lifecycle(
                    ("central_decision",)),
         *shared_rows(REVIEW_STATES),
     ),
+    in_force_from=date(2023, 2, 24),
     clocks={
         **SHARED_CLOCKS,
         DISTRICT_REVIEW: Clock("district_review", 30, True, "office"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
 from states.groups import GROUPS, MAP_1048_TO_148
 from states.model import (
@@ -49,6 +51,7 @@ LIFECYCLE = Lifecycle(
                    ("central_decision",)),
         *shared_rows(REVIEW_STATES),
     ),
+    in_force_from=date(2025, 7, 6),
     clocks={
         **SHARED_CLOCKS,
         COMMUNE_PRESCORE: Clock("commune_prescore", 15, True, "office"),

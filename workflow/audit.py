@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -85,12 +86,13 @@ class Verification:
 def verify(conn: Connection, case_code: str | None = None) -> Verification:
     """Walk every case's chain; name the first entry that was edited, inserted or deleted."""
     n_cases = n_entries = 0
-    for case, entries in _chains(conn, case_code):
-        n_cases += 1
-        n_entries += len(entries)
-        problem = _check_chain(case, entries)
-        if problem is not None:
-            return Verification(n_cases, n_entries, problem)
+    with closing(_chains(conn, case_code)) as chains:  # a break stops the walk: close the cursor
+        for case, entries in chains:
+            n_cases += 1
+            n_entries += len(entries)
+            problem = _check_chain(case, entries)
+            if problem is not None:
+                return Verification(n_cases, n_entries, problem)
     return Verification(n_cases, n_entries, None)
 
 
@@ -120,7 +122,8 @@ def _tail_break(recorded: int, held: int) -> int:
     return held if recorded == held else min(recorded, held) + 1
 
 
-def _chains(conn: Connection, case_code: str | None) -> Iterator[tuple[Any, list[Any]]]:
+def _chains(conn: Connection,
+            case_code: str | None) -> Generator[tuple[Any, list[Any]], None, None]:
     case_q = select(cases.c.id, cases.c.code, cases.c.audit_seq, cases.c.audit_head)
     entry_q = select(audit_entries).order_by(audit_entries.c.case_id, audit_entries.c.seq)
     if case_code is not None:
@@ -128,17 +131,17 @@ def _chains(conn: Connection, case_code: str | None) -> Iterator[tuple[Any, list
         entry_q = entry_q.join(cases, cases.c.id == audit_entries.c.case_id).where(
             cases.c.code == case_code)
     all_cases = {row.id: row for row in conn.execute(case_q.order_by(cases.c.id))}
-    entries = conn.execute(entry_q.execution_options(yield_per=2000))
-    current: int | None = None
-    bucket: list[Any] = []
-    for entry in entries:
-        if entry.case_id != current:
-            if current is not None:
-                yield all_cases.pop(current), bucket
-            current, bucket = entry.case_id, []
-        if entry.case_id not in all_cases:
-            continue
-        bucket.append(entry)
+    with conn.execute(entry_q.execution_options(yield_per=2000)) as entries:
+        current: int | None = None
+        bucket: list[Any] = []
+        for entry in entries:
+            if entry.case_id != current:
+                if current is not None:
+                    yield all_cases.pop(current), bucket
+                current, bucket = entry.case_id, []
+            if entry.case_id not in all_cases:
+                continue
+            bucket.append(entry)
     if current is not None and current in all_cases:
         yield all_cases.pop(current), bucket
     for case in all_cases.values():

@@ -17,29 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 
-import states
-from workflow import audit
-from workflow import statements as stmt
+from workflow import history
 from workflow.decide import CERT_STATES, decide, facts_for
-from workflow.engine import Applied, WorkflowEngine
-from workflow.errors import Conflict, InvalidInput, NotFound, OcopError
+from workflow.engine import INTERNAL_TRIGGERS, Applied, WorkflowEngine, is_internal
+from workflow.errors import InvalidInput, NotFound, OcopError
 from workflow.facts import Event
-from workflow.schema import cases, certificates, deadlines
+from workflow.schema import certificates, deadlines
 
-# Triggers whose every row, in every rule version, leaves the case where it is (escalate).
-INTERNAL_TRIGGERS = frozenset(
-    t for lc in states.LIFECYCLES.values() for t in lc.triggers()
-    if all(row.dest is None for v in states.LIFECYCLES.values() for row in v.rows(t)))
-
-TOUCH_CASE = (
-    update(cases)
-    .where(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("old_version"))
-    .values(version=bindparam("new_version"), audit_seq=bindparam("seq"),
-            audit_head=bindparam("head"), updated_at=bindparam("now"),
-            rule_version=bindparam("rules"))
-)
 LIVE_CLOCKS = (select(deadlines).where(deadlines.c.case_id.in_(bindparam("ids", expanding=True)),
                                        deadlines.c.status.in_(("open", "paused")))
                .order_by(deadlines.c.id))
@@ -54,8 +40,7 @@ class _Chain:
     """One case's row as locked, and where its audit chain stands after this batch's events."""
 
     case: dict[str, Any]
-    seq: int
-    head: str
+    chain: history.Chain
     version: int
     rules: str = ""
 
@@ -106,7 +91,7 @@ def _chain(locked: Mapping[str, dict[str, Any]], code: str) -> _Chain:
     case = locked.get(code)
     if case is None:
         raise NotFound("case_not_found", got=code)
-    return _Chain(case, case["audit_seq"], case["audit_head"], case["version"])
+    return _Chain(case, history.Chain.of(case), case["version"])
 
 
 def _apply(engine: WorkflowEngine, chain: _Chain, event: Event, now: datetime,
@@ -120,27 +105,21 @@ def _apply(engine: WorkflowEngine, chain: _Chain, event: Event, now: datetime,
     case = chain.case
     facts = facts_for(case, event, now, engine.settings, context.clocks.get(case["id"], []))
     plan, dest = decide(facts, lambda: context.certificates.get(case["id"]))
-    if dest != facts.state or plan.updates or plan.sheets or plan.issue or plan.end_certificates:
+    if (dest != facts.state or not is_internal(facts.rule_version, event.trigger, facts.state)
+            or plan.updates or plan.sheets or plan.issue or plan.end_certificates):
         raise AssertionError(f"{event.trigger} from {facts.state} is not internal under "
                              f"{facts.rule_version}")
-    chain.seq, chain.version, chain.rules = chain.seq + 1, chain.version + 1, facts.rule_version
-    entry = audit.new_entry(
-        case["id"], case["code"], chain.seq, chain.head, at=now, actor=event.actor.name,
-        role=event.actor.role, trigger=event.trigger, from_state=facts.state, to_state=dest,
-        reason=event.reason, data=plan.audit, rule_version=facts.rule_version)
-    chain.head = entry["hash"]
+    chain.version, chain.rules = chain.version + 1, facts.rule_version
+    entry = chain.chain.next(
+        at=now, actor=event.actor.name, role=event.actor.role, trigger=event.trigger,
+        from_state=facts.state, to_state=dest, reason=event.reason, data=plan.audit,
+        rule_version=facts.rule_version)
     return entry, Applied(case["code"], event.trigger, facts.state, dest, chain.version,
-                          chain.seq)
+                          entry["seq"])
 
 
 def _write(conn: Connection, chains: list[_Chain], entries: list[dict[str, Any]],
            now: datetime) -> None:
-    if not chains:
-        return
-    result = conn.execute(TOUCH_CASE, [
-        {"case_id": c.case["id"], "old_version": c.case["version"], "new_version": c.version,
-         "seq": c.seq, "head": c.head, "now": now, "rules": c.rules} for c in chains])
-    if conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(chains):
-        raise Conflict("batch_conflict", changed=len(chains) - result.rowcount,
-                       total=len(chains))
-    conn.execute(stmt.INSERT_AUDIT, entries)
+    history.write(conn, history.MOVE_HEAD, [
+        (c.chain, {"old_version": c.case["version"], "new_version": c.version, "now": now,
+                   "rules": c.rules}) for c in chains], entries)

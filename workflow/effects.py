@@ -13,7 +13,6 @@ import states
 from states.model import (
     CENTRAL_REVIEW,
     CERTIFIED,
-    CITY_RATING,
     IP_CHECK,
     REEVALUATION,
     REJECTED,
@@ -155,7 +154,7 @@ def record_district_score(f: Facts) -> Plan:
 def record_commune_prescore(f: Facts) -> Plan:
     criteria = f.data["criteria"]
     unmet = [c for c, met in criteria.items() if not met]
-    p = Plan(IP_CHECK, audit={"criteria": criteria})
+    p = Plan(_onward(f), audit={"criteria": criteria})
     if "sheets" in f.data:
         scored, score, _ = _scored(f, "commune")
         p.sheets, p.sheet_level, p.audit["prescore"] = scored.sheets, "commune", score
@@ -167,7 +166,7 @@ def record_commune_prescore(f: Facts) -> Plan:
 
 
 def verify_ip(f: Facts) -> Plan:
-    return Plan(CITY_RATING, updates={"star_cap": None}, audit=_echo(f))
+    return Plan(_onward(f), updates={"star_cap": None}, audit=_echo(f))
 
 
 def record_no_ip(f: Facts) -> Plan:

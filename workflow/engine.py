@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 import states
-from workflow import audit, certificates, deadlines, effects, outbox
+from workflow import audit, certificates, deadlines, effects, history, outbox
 from workflow import statements as stmt
 from workflow.clock import Clock, local
 from workflow.config import Settings
@@ -113,22 +113,17 @@ class WorkflowEngine:
     def _write(self, conn: Connection, f: Facts, plan: effects.Plan, dest: str,
                request_hash: str) -> Applied:
         case, event, now = f.case, f.event, f.now
-        internal = dest == f.state and lc_internal(f)
-        seq = case["audit_seq"] + 1
+        internal = dest == f.state and is_internal(f.rule_version, event.trigger, f.state)
         issued = _certificates(conn, f, plan)
         data = {**plan.audit, **({"certificate": issued["number"]} if issued else {})}
-        entry = audit.new_entry(
-            case["id"], case["code"], seq, case["audit_head"], at=now, actor=event.actor.name,
-            role=event.actor.role, trigger=event.trigger, from_state=f.state, to_state=dest,
-            reason=event.reason, data=data, rule_version=f.rule_version)
         moved = {k: plan.updates.get(k, case[k]) for k in stmt.MOVABLE}
-        result = conn.execute(stmt.MOVE_CASE, {
-            "case_id": case["id"], "old_version": case["version"], "state": dest,
-            "new_version": case["version"] + 1, "seq": seq, "head": entry["hash"], "now": now,
-            "rules": f.rule_version, **moved})
-        if result.rowcount != 1:
-            raise Conflict("case_changed", case=case["code"], trigger=event.trigger)
-        conn.execute(stmt.INSERT_AUDIT, entry)
+        seq = history.append(
+            conn, history.Chain.of(case), stmt.MOVE_CASE,
+            {"old_version": case["version"], "state": dest, "new_version": case["version"] + 1,
+             "now": now, "rules": f.rule_version, **moved},
+            at=now, actor=event.actor.name, role=event.actor.role, trigger=event.trigger,
+            from_state=f.state, to_state=dest, reason=event.reason, data=data,
+            rule_version=f.rule_version)["seq"]
         if plan.sheets:
             conn.execute(insert(score_sheets), [
                 {"case_id": case["id"], "audit_seq": seq, "level": plan.sheet_level,
@@ -180,9 +175,17 @@ def _split_clocks(rows: Sequence[Any]) -> tuple[dict[str, Any], list[dict[str, A
     return case, clocks
 
 
-def lc_internal(f: Facts) -> bool:
-    rows = states.lifecycle(f.rule_version).rows(f.event.trigger, f.state)
-    return all(r.dest is None for r in rows)
+def is_internal(rules: str, trigger: str, state: str | None = None) -> bool:
+    """Whether ``trigger`` is an internal event under ``rules`` — an audited act that leaves
+    the case where it is: no row of it (from ``state``; from any state if None) has a
+    destination. The engine writes no clock and no notice for one; the sweep batches them."""
+    return all(r.dest is None for r in states.lifecycle(rules).rows(trigger, state))
+
+
+# The triggers internal from every state under every rule version (``escalate``): the ones the
+# sweep's set-based batch takes.
+INTERNAL_TRIGGERS = frozenset(t for t in ALL_TRIGGERS
+                              if all(is_internal(v, t) for v in states.LIFECYCLES))
 
 
 def _applied_json(a: Applied) -> dict[str, Any]:

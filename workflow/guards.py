@@ -134,6 +134,11 @@ GUARDS: dict[str, Guard] = {
 }
 
 
-def run(names: tuple[str, ...], facts: Facts) -> None:
-    for name in names:
-        GUARDS[name](facts)
+# Guards that read the event's data (documents, reasons, scores, the trademark certificate):
+# the "what may I do" dry run has none, so when one of these fails there the act is open but
+# needs input; every other guard reads the case and refuses in the dry run as in the event.
+NEEDS_INPUT = frozenset({
+    "dossier_complete", "reason_required", "completion_days", "prescore_criteria",
+    "ip_certificate", "central_decision", "reevaluation_reason", "revocation_reason",
+    "escalation_data",
+})

@@ -5,7 +5,9 @@ as one SQL condition built from the lifecycle table, the user's role and scope.
 It must agree with :func:`workflow.queries.allowed` (the engine's view, case by case): a case
 is the user's work when its state is the source of a row of its rule version that names the
 user's role (triggers only the system fires do not count) and the case is in the user's scope
-(:func:`workflow.permissions.scope_problem`). Guards are not checked, as ``allowed`` does not.
+(:func:`workflow.permissions.scope_problem`). ``allowed`` also runs the guards, but every
+guard of an act that counts as work reads the event's data (``guards.NEEDS_INPUT``): such an act
+is open and "needs input", never refused, so the SQL need not repeat them.
 """
 
 from __future__ import annotations

@@ -2,9 +2,12 @@
 
 A case is not attached with ``add_model``: that binds every trigger and ``is_<state>`` method
 onto the model and costs ~150 µs per event (measured), most of a transition's CPU time. The
-machine's ``Event`` is fired on a small stand-in model instead (~18 µs): the shared machine
-still decides the destination, runs the conditions that route multi-destination triggers and
-refuses what its table does not allow.
+machine's ``Event`` is fired on a small stand-in model instead (~18 µs).
+
+Every row carries one named condition, ``leads_to_outcome``: the row fires only when its
+destination is the outcome the engine planned. So the table is the only place a destination
+comes from: a plan whose outcome no row of the table leads to fires nothing, and the engine
+raises instead of choosing (``workflow.decide.PlanOffTable``).
 """
 
 from __future__ import annotations
@@ -28,19 +31,15 @@ class _Firing:
         self.outcome = outcome
 
 
-def _leads_to_outcome(event: EventData) -> bool:
+def leads_to_outcome(event: EventData) -> bool:
+    """The row's destination is the planned outcome (``None`` for an internal event)."""
     firing: _Firing = event.model  # type: ignore[assignment]
     return event.transition is not None and event.transition.dest == firing.outcome
 
 
 def _definition(lc: Lifecycle) -> list[dict[str, Any]]:
-    rows = []
-    for row in lc.transitions:
-        spec: dict[str, Any] = {"trigger": row.trigger, "source": row.source, "dest": row.dest}
-        if lc.is_routed(row.trigger, row.source):
-            spec["conditions"] = [_leads_to_outcome]
-        rows.append(spec)
-    return rows
+    return [{"trigger": row.trigger, "source": row.source, "dest": row.dest,
+             "conditions": [leads_to_outcome]} for row in lc.transitions]
 
 
 @cache
@@ -51,8 +50,8 @@ def machine(version: str) -> Machine:
 
 
 def fire(version: str, state: str, trigger: str, outcome: str | None) -> str | None:
-    """The state after ``trigger`` from ``state`` when the outcome is ``outcome``, or ``None``
-    when no row of the table leads there."""
+    """The state after ``trigger`` from ``state`` when the planned outcome is ``outcome`` (the
+    same state for an internal event), or ``None`` when no row of the table leads there."""
     firing = _Firing(state, outcome)
     moved = machine(version).events[trigger].trigger(firing)
     return firing.state if moved else None

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-import states
-from workflow.clock import iso, local
-from workflow.errors import InvalidInput, NotFound, clause, render
+from workflow import decide
+from workflow.clock import iso
+from workflow.config import Settings
+from workflow.errors import InvalidInput, NotFound, render
 from workflow.facts import Actor, norm
 from workflow.outbox import FAILED, PRODUCER_KINDS, status_url
-from workflow.permissions import scope_reason
 from workflow.schema import audit_entries, cases, certificates, deadlines, producers
 from workflow.schema import outbox as outbox_rows
 
@@ -158,51 +158,25 @@ def breached(now: datetime) -> ColumnElement[bool]:
                                or_(deadlines.c.due_at <= now, deadlines.c.level > 0)))
 
 
-def allowed(conn: Connection, code: str, actor: Actor, now: datetime,
-            lang: str = "en") -> list[dict[str, Any]]:
+def allowed(conn: Connection, code: str, actor: Actor, now: datetime, lang: str = "en",
+            settings: Settings | None = None) -> list[dict[str, Any]]:
     """Every trigger of the case's rule version: may ``actor`` fire it now, and if not, why —
-    ``why`` in ``lang``, ``why_code`` and ``why_params`` as the catalogue has them."""
+    ``why`` in ``lang``, ``why_code`` and ``why_params`` as the catalogue has them. The engine's
+    own decision as a dry run (:func:`workflow.decide.dry_run`): state, role, scope and guards;
+    an act open but guarded by checks of the event's data lists them in ``needs_input``."""
     c = case_row(conn, code)
-    c["valid_certificate"] = conn.execute(
-        select(certificates.c.id).where(certificates.c.case_id == c["id"],
-                                        certificates.c.status == "valid")).first() is not None
-    version = c["rule_version"]
-    if not c["rules_pinned"] and c["state"] in ("registered", "reevaluation"):
-        version = states.rule_version_for(local(now).date())
-    lc = states.lifecycle(version)
-    out = []
-    for trigger in lc.triggers():
-        rows = lc.rows(trigger, c["state"])
-        item: dict[str, Any] = {"trigger": trigger}
-        why = _why_not(lc, trigger, rows, actor, c)
-        item["allowed"] = why is None
-        if why is None:
-            item["guards"] = list(rows[0].guards)
-        else:
-            item.update(why=render(why["code"], why["params"], lang), why_code=why["code"],
-                        why_params=why["params"])
-        out.append(item)
+    cert = conn.execute(select(certificates).where(certificates.c.case_id == c["id"],
+                                                   certificates.c.status == "valid")
+                        .order_by(certificates.c.id.desc()).limit(1)).first()
+    clocks = [dict(r._mapping) for r in conn.execute(
+        select(deadlines).where(deadlines.c.case_id == c["id"], deadlines.c.status.in_(LIVE))
+        .order_by(deadlines.c.id))]
+    out = decide.dry_run(c, actor, now, lambda: dict(cert._mapping) if cert else None, clocks,
+                         settings or Settings())
+    for item in out:
+        if not item["allowed"]:
+            item["why"] = render(item["why_code"], item["why_params"], lang)
     return out
-
-
-def _why_not(lc: states.Lifecycle, trigger: str, rows: tuple[states.Transition, ...],
-             actor: Actor, case: dict[str, Any]) -> dict[str, Any] | None:
-    """Why ``actor`` may not fire ``trigger`` on ``case`` now (a clause), or None."""
-    if not rows:
-        return clause("hint_not_from_state", state=case["state"], sources=list(lc.sources(trigger)))
-    roles = sorted(set().union(*(r.roles for r in rows)))
-    if actor.role not in roles:
-        return clause("hint_role_not_allowed", role=actor.role, roles=roles)
-    return scope_reason(actor, case) or _needs_certificate(rows, case)
-
-
-def _needs_certificate(rows: tuple[states.Transition, ...],
-                       case: dict[str, Any]) -> dict[str, Any] | None:
-    """The one guard the dry run checks today: acts on a certificate (revoke, its expiry) need
-    one that is valid, whatever state the case is in (DOMAIN.md §9)."""
-    if "holds_valid_certificate" not in rows[0].guards or case.get("valid_certificate"):
-        return None
-    return clause("hint_no_valid_certificate")
 
 
 def list_outbox(conn: Connection, code: str | None = None, status: str | None = None,

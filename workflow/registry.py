@@ -7,22 +7,28 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 import states
 from states.groups import normalise_group
 from states.model import PINNING_ROLES, ROLES
-from workflow import audit, outbox
+from workflow import history, outbox
+from workflow.audit import GENESIS
 from workflow.clock import local
 from workflow.errors import Forbidden, InvalidInput, NotFound, clause
 from workflow.facts import Actor, norm
 from workflow.permissions import scope_reason
-from workflow.schema import audit_entries, cases, producers, users
+from workflow.schema import cases, producers, users
 from workflow.schema import outbox as outbox_rows
 
 KINDS = ("enterprise", "cooperative", "cooperative_group", "household")
 LANGS = ("vi", "en")
 REGISTRARS = ("producer", "commune_officer", "district_officer", "city_officer")
+# A new case gets its code (from its id) with its first audit entry.
+NAME_CASE = (update(cases)
+             .where(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("old_version"))
+             .values(code=bindparam("case_code"), audit_seq=bindparam("seq"),
+                     audit_head=bindparam("head")))
 
 
 def token_hash(token: str) -> str:
@@ -141,17 +147,16 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *
         product_group=group, subgroup=norm(reg.subgroup) or None, district=producer["district"],
         commune=producer["commune"], state="draft", version=1, rule_version=version,
         rules_pinned=reg.rules is not None, dossier={"documents": list(reg.documents)},
-        status_token=token, audit_seq=1, audit_head=audit.GENESIS,
+        status_token=token, audit_seq=0, audit_head=GENESIS,
         created_at=now, updated_at=now).returning(cases.c.id)).scalar_one()
     code = f"HN-{local(now).year}-{case_id:06d}"
     data = {"producer": producer["id"], "product": norm(reg.product), "group": group,
             "subgroup": reg.subgroup, "rules": version, "pinned": reg.rules is not None}
-    entry = audit.new_entry(case_id, code, 1, audit.GENESIS, at=now, actor=actor.name,
-                            role=actor.role, trigger="register", from_state=None,
-                            to_state="draft", reason=None, data=data, rule_version=version)
-    conn.execute(update(cases).where(cases.c.id == case_id)
-                 .values(code=code, audit_head=entry["hash"]))
-    conn.execute(insert(audit_entries), entry)
+    history.append(conn, history.Chain.genesis(case_id, code), NAME_CASE,
+                   {"case_code": code, "old_version": 1},
+                   at=now, actor=actor.name, role=actor.role, trigger="register",
+                   from_state=None, to_state="draft", reason=None, data=data,
+                   rule_version=version)
     case = {"id": case_id, "code": code, "product": norm(reg.product),
             "producer_name": producer["name"], "producer_email": producer["email"],
             "producer_webhook": producer["webhook_url"], "producer_lang": producer["lang"],

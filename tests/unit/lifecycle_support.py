@@ -168,7 +168,7 @@ def in_era(world: World, version: str, trigger: str, source: str) -> Iterator[No
             or states.rule_version_for(now.date()) == version):
         yield
         return
-    start = dict(states.IN_FORCE_FROM)[version]
+    start = states.lifecycle(version).in_force_from
     era = max(start, date(2019, 1, 1)) + timedelta(days=14)
     clock.set(now.replace(year=era.year, month=era.month, day=era.day))
     try:

@@ -22,10 +22,10 @@ from workflow.api.models import AuditPage, Producer, ProducerIn, Verification
 from workflow.api.problems import documented
 from workflow.clock import aware
 from workflow.db import write_transaction
+from workflow.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1")
 AUDIT_FIELDS = audit_export.FIELDS
-Version = Literal["1048", "148", "1489"]
 
 
 def producer_json(p: dict[str, Any]) -> dict[str, Any]:
@@ -112,10 +112,14 @@ def verify(app: AppDep, actor: CurrentActor,
     200: {"description": "The lifecycle table (JSON) or its state diagram (Mermaid)",
           "content": {"application/json": {"schema": {"type": "object"}},
                       "text/plain": {"schema": {"type": "string"}}}}})
-def lifecycle(actor: CurrentActor, rules: Version = "1489",
+def lifecycle(actor: CurrentActor, rules: Annotated[str | None, Query(max_length=16)] = None,
               format: Literal["json", "mermaid"] = "json") -> Response:
-    """The lifecycle of a rule version: its table as JSON, or a Mermaid state diagram."""
-    lc = states.lifecycle(rules)
+    """The lifecycle of a rule version (the newest when none is named): its table as JSON, or a
+    Mermaid state diagram."""
+    if rules is not None and rules not in states.LIFECYCLES:
+        raise InvalidInput("unknown_rule_version", got=rules,
+                           rules_choices=list(states.LIFECYCLES))
+    lc = states.lifecycle(rules or states.newest_version())
     if format == "mermaid":
         return PlainTextResponse(diagram.mermaid(lc))
     return JSONResponse(diagram.as_json(lc))
