@@ -3,7 +3,7 @@
 
 ``app`` is created on first access (``celery -A worker`` reads ``worker.app``), from the
 environment's settings. The broker settings and the task names shared with the publishers
-(the API, the CLI) are in ``workflow/broker.py``.
+(the API, the CLI) are in ``workflow/messaging/broker.py``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from celery.signals import (
 )
 
 from tasks.runtime import Runtime
-from workflow.broker import RELAY, SWEEP, celery_config
 from workflow.config import Settings
+from workflow.messaging.broker import RELAY, SWEEP, celery_config
 
 TASK_MODULES = ["tasks.delivery", "tasks.schedule"]
 

@@ -43,9 +43,9 @@ from bench.common import database
 from workflow import registry
 from workflow.bootstrap import App, bootstrap
 from workflow.config import Settings
-from workflow.db import write_transaction
-from workflow.facts import Event
-from workflow.migrate import upgrade
+from workflow.domain.facts import Event
+from workflow.store.db import write_transaction
+from workflow.store.migrate import upgrade
 
 _ROOT = Path(__file__).resolve().parent.parent
 DOCS = {"documents": ["registration_form", "business_plan", "product_standard"]}

@@ -17,9 +17,9 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support import pg_database
-from workflow import audit
 from workflow.clock import FixedClock
-from workflow.schema import cases, producers
+from workflow.store import audit
+from workflow.store.schema import cases, producers
 
 
 def rss_mb() -> float:

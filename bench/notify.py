@@ -31,12 +31,12 @@ from bench.common import database, seed_drafts
 from tests.integration.workers import RedisServer, free_port, running, wait_until, worker
 from tests.support import DOCS, make_app
 from workflow.bootstrap import bootstrap
-from workflow.broker import publisher_celery
 from workflow.clock import SystemClock
 from workflow.config import Settings
-from workflow.facts import Actor, Event
+from workflow.domain.facts import Actor, Event
 from workflow.logs import configure
-from workflow.schema import producers
+from workflow.messaging.broker import publisher_celery
+from workflow.store.schema import producers
 
 OFFICER = Actor("bench.commune", "commune_officer", commune="Cự Khê")
 

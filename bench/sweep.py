@@ -32,9 +32,9 @@ from sqlalchemy import Engine, text
 
 from bench.common import database
 from tests.support import START, make_app
-from workflow import audit
 from workflow.clock import FixedClock
 from workflow.logs import configure
+from workflow.store import audit
 from workflow.sweep import Sweeper
 
 SEED = """

@@ -32,7 +32,7 @@ from typing import Any
 from bench.common import database, rss_mb, seed_drafts
 from tests.support import START, make_app
 from workflow.clock import FixedClock
-from workflow.facts import Actor, Event
+from workflow.domain.facts import Actor, Event
 from workflow.logs import configure
 
 OFFICER = Actor("bench.commune", "commune_officer", commune="Cự Khê")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tasks import task
-from workflow.broker import RELAY, SWEEP
+from workflow.messaging.broker import RELAY, SWEEP
 
 
 @task(SWEEP)

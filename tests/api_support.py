@@ -14,9 +14,9 @@ import uvicorn
 from starlette.exceptions import StarletteDeprecationWarning
 
 from tests.support import DOCS, World
-from workflow.api.config import ApiConfig
 from workflow.bootstrap import App
-from workflow.web import create_app
+from workflow.web.api.config import ApiConfig
+from workflow.web.app import create_app
 
 with warnings.catch_warnings():
     # starlette's TestClient prefers httpx2 and warns once, at import, when it finds httpx

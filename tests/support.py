@@ -16,10 +16,10 @@ from workflow import registry
 from workflow.bootstrap import App, bootstrap
 from workflow.clock import VIETNAM, FixedClock
 from workflow.config import Settings
-from workflow.db import make_engine, write_transaction
+from workflow.domain.facts import Actor, Event
 from workflow.engine import Applied
-from workflow.facts import Actor, Event
-from workflow.migrate import upgrade
+from workflow.store.db import make_engine, write_transaction
+from workflow.store.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("OCOP_TEST_PG_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")

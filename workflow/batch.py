@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from workflow import history
-from workflow.decide import CERT_STATES, decide, facts_for
+from workflow.domain.decide import CERT_STATES, decide, facts_for
+from workflow.domain.facts import Event
 from workflow.engine import INTERNAL_TRIGGERS, Applied, WorkflowEngine, is_internal
 from workflow.errors import InvalidInput, NotFound, OcopError
-from workflow.facts import Event
-from workflow.schema import certificates, deadlines
+from workflow.store import history
+from workflow.store.schema import certificates, deadlines
 
 LIVE_CLOCKS = (select(deadlines).where(deadlines.c.case_id.in_(bindparam("ids", expanding=True)),
                                        deadlines.c.status.in_(("open", "paused")))

@@ -15,12 +15,12 @@ from sqlalchemy import Engine
 
 from workflow.clock import Clock, FixedClock, SystemClock, parse_iso
 from workflow.config import Settings
-from workflow.db import make_engine
 from workflow.engine import Applied, Hook, WorkflowEngine
 from workflow.errors import InvalidInput
-from workflow.queries import case_view
 from workflow.relay import Publish, Relay, celery_publisher
 from workflow.simclock import FileClock
+from workflow.store.db import make_engine
+from workflow.store.queries import case_view
 
 
 class Tally:

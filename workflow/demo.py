@@ -27,9 +27,9 @@ from sqlalchemy import func, select, update
 from workflow import registry
 from workflow.bootstrap import App, bootstrap
 from workflow.clock import VIETNAM, FixedClock, local
-from workflow.db import write_transaction
-from workflow.facts import Event
-from workflow.schema import cases, deadlines, users
+from workflow.domain.facts import Event
+from workflow.store.db import write_transaction
+from workflow.store.schema import cases, deadlines, users
 from workflow.sweep import Sweeper
 
 DOCS = {"documents": ["registration_form", "business_plan", "product_standard"]}

@@ -13,21 +13,22 @@ import structlog
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 import states
-from workflow import audit, certificates, deadlines, effects, history, outbox
-from workflow import statements as stmt
 from workflow.clock import Clock, local
 from workflow.config import Settings
-from workflow.db import write_transaction
-from workflow.decide import decide, facts_for
+from workflow.domain import certificates, effects, outbox
+from workflow.domain.decide import decide, facts_for
+from workflow.domain.facts import Event, Facts
 from workflow.errors import (
     Conflict,
     InvalidInput,
     NotFound,
     PreconditionFailed,
 )
-from workflow.facts import Event, Facts
-from workflow.schema import certificates as certs
-from workflow.schema import idempotency_keys, score_sheets
+from workflow.store import audit, deadlines, history
+from workflow.store import statements as stmt
+from workflow.store.db import write_transaction
+from workflow.store.schema import certificates as certs
+from workflow.store.schema import idempotency_keys, score_sheets
 
 log = structlog.get_logger("ocop.engine")
 

@@ -12,14 +12,15 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 import states
 from states.groups import normalise_group
 from states.model import PINNING_ROLES, ROLES
-from workflow import history, outbox
-from workflow.audit import GENESIS
 from workflow.clock import local
+from workflow.domain import outbox
+from workflow.domain.facts import Actor, norm
+from workflow.domain.permissions import scope_reason
 from workflow.errors import Forbidden, InvalidInput, NotFound, clause
-from workflow.facts import Actor, norm
-from workflow.permissions import scope_reason
-from workflow.schema import cases, producers, users
-from workflow.schema import outbox as outbox_rows
+from workflow.store import history
+from workflow.store.audit import GENESIS
+from workflow.store.schema import cases, producers, users
+from workflow.store.schema import outbox as outbox_rows
 
 KINDS = ("enterprise", "cooperative", "cooperative_group", "household")
 LANGS = ("vi", "en")

@@ -16,16 +16,16 @@ import structlog
 from celery import Celery
 from sqlalchemy import Connection, Engine, select, update
 
-from workflow.broker import DELIVER, DELIVER_ALL, publisher_celery
-from workflow.channels import Channel, channels_for
 from workflow.clock import Clock
 from workflow.config import Settings
-from workflow.db import write_transaction
-from workflow.delivery import Delivery
+from workflow.domain.outbox import FAILED, PENDING
 from workflow.engine import Applied
 from workflow.errors import NotFound, WrongState
-from workflow.outbox import FAILED, PENDING
-from workflow.schema import outbox
+from workflow.messaging.broker import DELIVER, DELIVER_ALL, publisher_celery
+from workflow.messaging.channels import Channel, channels_for
+from workflow.messaging.delivery import Delivery
+from workflow.store.db import write_transaction
+from workflow.store.schema import outbox
 
 log = structlog.get_logger("ocop.relay")
 
@@ -168,7 +168,7 @@ class Relay:
                              .values(available_at=self.clock.now()))
         return sum(map(len, groups)) - len(failed)
 
-    # -- delivering (inside the delivery tasks: see workflow/delivery.py) -------------------
+    # -- delivering (inside the delivery tasks: see workflow/messaging/delivery.py) ---
 
     def deliver(self, message_id: str, lease: str | None = None) -> str:
         """Send one message and record the outcome; a message already sent is not sent again.

@@ -21,12 +21,12 @@ import structlog
 from sqlalchemy import Connection, select, update
 
 import states
-from workflow.db import write_transaction
+from workflow.domain.facts import SYSTEM_ACTOR, Event
 from workflow.engine import WorkflowEngine
 from workflow.errors import GuardFailed, OcopError
-from workflow.facts import SYSTEM_ACTOR, Event
 from workflow.relay import Relay
-from workflow.schema import cases, deadlines
+from workflow.store.db import write_transaction
+from workflow.store.schema import cases, deadlines
 from workflow.sweep_set import CLOSE, SET_BASED, Due, Fired, SetSweep
 
 log = structlog.get_logger("ocop.sweep")

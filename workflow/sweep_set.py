@@ -20,14 +20,14 @@ import structlog
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 import states
-from workflow import calendar, certificates, outbox
-from workflow import statements as stmt
 from workflow.batch import VALID_CERTIFICATES, apply_internal_batch
 from workflow.clock import iso
+from workflow.domain import calendar, certificates, outbox
+from workflow.domain.facts import SYSTEM_ACTOR, Event
 from workflow.engine import Applied, WorkflowEngine
 from workflow.errors import OcopError
-from workflow.facts import SYSTEM_ACTOR, Event
-from workflow.schema import cases, deadlines, producers
+from workflow.store import statements as stmt
+from workflow.store.schema import cases, deadlines, producers
 
 log = structlog.get_logger("ocop.sweep")
 

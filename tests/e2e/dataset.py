@@ -19,13 +19,14 @@ from sqlalchemy import func, select
 import states
 from tests.support import DOCS
 from tests.unit.lifecycle_support import CRITERIA, ROUTE_SCORES, path_to, sheet_parts
-from workflow import certificates, registry
+from workflow import registry
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock, aware
-from workflow.db import write_transaction
-from workflow.facts import SYSTEM_ACTOR, Actor, Event
-from workflow.schema import cases, deadlines, outbox
-from workflow.schema import certificates as certs
+from workflow.domain import certificates
+from workflow.domain.facts import SYSTEM_ACTOR, Actor, Event
+from workflow.store.db import write_transaction
+from workflow.store.schema import cases, deadlines, outbox
+from workflow.store.schema import certificates as certs
 from workflow.sweep import Sweeper
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=VIETNAM)  # "today" for the server

@@ -21,7 +21,8 @@ from playwright.sync_api import Page, Response
 
 import states
 from states.model import ALL_ROLES
-from workflow import deadlines, i18n, sweep_set
+from workflow import i18n, sweep_set
+from workflow.store import deadlines
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
 SENTENCE_KINDS = ("ui", "error", "explain", "next", "rules")

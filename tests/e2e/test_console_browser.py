@@ -17,7 +17,7 @@ from tests.e2e.chromium import FLAGS, require_chromium
 from tests.support import World, make_app
 from workflow.bootstrap import App
 from workflow.clock import FixedClock
-from workflow.schema import cases
+from workflow.store.schema import cases
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

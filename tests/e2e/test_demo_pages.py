@@ -20,8 +20,8 @@ from tests.support import make_app
 from workflow import demo
 from workflow.bootstrap import App
 from workflow.clock import FixedClock
-from workflow.schema import cases
-from workflow.schema import certificates as certs
+from workflow.store.schema import cases
+from workflow.store.schema import certificates as certs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REPORT: list[str] = []

@@ -25,11 +25,11 @@ from schemathesis.openapi import from_asgi
 
 import tests.api_support  # noqa: F401  (imports the test client quietly, before schemathesis)
 from tests.support import DOCS, World, sim_sheets
-from workflow.api.config import ApiConfig
 from workflow.bootstrap import App
 from workflow.engine import ALL_TRIGGERS
-from workflow.queries import case_view
-from workflow.web import create_app
+from workflow.store.queries import case_view
+from workflow.web.api.config import ApiConfig
+from workflow.web.app import create_app
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance,

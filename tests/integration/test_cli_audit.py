@@ -19,9 +19,9 @@ from tests.integration.cli_support import (
     register,
 )
 from tests.support import DOCS
-from workflow import audit
 from workflow.clock import parse_iso
-from workflow.schema import audit_entries, cases
+from workflow.store import audit
+from workflow.store.schema import audit_entries, cases
 
 Tamper = Callable[[Connection, int, str], None]
 

@@ -17,7 +17,7 @@ import pytest
 from tests.support import DOCS, make_app
 from tests.unit.lifecycle_support import assert_one_sentence
 from workflow import registry
-from workflow.db import write_transaction
+from workflow.store.db import write_transaction
 
 OCOP = str(Path(sys.executable).with_name("ocop"))
 

@@ -26,7 +26,7 @@ from tests.integration.workers import (
     wait_until,
 )
 from tests.support import DOCS, World, make_app
-from workflow.schema import producers
+from workflow.store.schema import producers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"

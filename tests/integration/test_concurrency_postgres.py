@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.support import DOCS, World, sim_sheets
-from workflow.audit import verify
 from workflow.bootstrap import App
 from workflow.engine import Applied
 from workflow.errors import Conflict, OcopError, WrongState
-from workflow.schema import audit_entries, cases, certificates, outbox
+from workflow.store.audit import verify
+from workflow.store.schema import audit_entries, cases, certificates, outbox
 
 pytestmark = pytest.mark.postgres
 

@@ -21,11 +21,13 @@ from sqlalchemy import Connection, func, select, update
 from tests.api_support import bearer, client
 from tests.integration.cli_support import CurrentStderr
 from tests.support import DOCS, START, World, sim_sheets
-from workflow import audit, certificates, logs
+from workflow import logs
 from workflow.bootstrap import App
 from workflow.cli import cli
 from workflow.cli.base import run_cli
-from workflow.schema import audit_entries, cases
+from workflow.domain import certificates
+from workflow.store import audit
+from workflow.store.schema import audit_entries, cases
 from workflow.sweep import Sweeper
 
 pytestmark = pytest.mark.postgres

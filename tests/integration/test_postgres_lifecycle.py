@@ -3,8 +3,8 @@
 import pytest
 
 from tests.support import DOCS, World, sim_sheets
-from workflow.audit import verify
 from workflow.bootstrap import App
+from workflow.store.audit import verify
 
 pytestmark = pytest.mark.postgres
 
@@ -18,7 +18,7 @@ def test_a_148_case_scored_50_to_70_gets_a_district_3_star_certificate(pg_app: A
     applied = world.fire(code, "record_district_score", "district1", sim_sheets((25, 15, 20)))
     assert applied.to_state == "certified"
     with pg_app.db.connect() as conn:
-        from workflow.queries import case_view
+        from workflow.store.queries import case_view
         view = case_view(conn, code)
         assert verify(conn).ok
     assert view["certificate"]["level"] == "district" and view["certificate"]["stars"] == 3

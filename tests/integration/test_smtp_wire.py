@@ -4,8 +4,8 @@ a bare-LF message past 1,000 bytes as one over-long line)."""
 from __future__ import annotations
 
 from tests.integration.workers import smtp_server
-from workflow.channels import Outgoing
-from workflow.channels.smtp import SmtpChannel
+from workflow.messaging.channels import Outgoing
+from workflow.messaging.channels.smtp import SmtpChannel
 
 
 def test_a_long_vietnamese_email_is_accepted_by_a_real_smtp_server() -> None:

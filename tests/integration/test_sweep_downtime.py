@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from tests.integration.workers import ROOT, running, wait_until, worker, worker_env
 from tests.support import DOCS, START, World, make_app
 from workflow.bootstrap import App
-from workflow.schema import audit_entries, cases, deadlines
 from workflow.simclock import FileClock
+from workflow.store.schema import audit_entries, cases, deadlines
 
 pytestmark = [pytest.mark.slow]
 

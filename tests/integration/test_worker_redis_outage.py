@@ -22,8 +22,8 @@ from tests.integration.workers import (
 )
 from tests.support import DOCS, START, World, make_app
 from workflow.bootstrap import App
-from workflow.schema import cases, outbox, producers
 from workflow.simclock import FileClock
+from workflow.store.schema import cases, outbox, producers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -13,9 +13,9 @@ from bench.common import seed_drafts
 from tests.integration.workers import Receiver, RedisServer, running, wait_until, worker, worker_env
 from tests.support import DOCS, START, make_app
 from workflow.bootstrap import App, bootstrap
-from workflow.facts import Actor, Event
-from workflow.schema import outbox, producers
+from workflow.domain.facts import Actor, Event
 from workflow.simclock import FileClock
+from workflow.store.schema import outbox, producers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 OFFICER = Actor("commune.officer", "commune_officer", commune="Cự Khê")

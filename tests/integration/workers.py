@@ -22,7 +22,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from workflow.channels.webhook import EVENT_HEADER, SIGNATURE_HEADER, verify
+from workflow.messaging.channels.webhook import EVENT_HEADER, SIGNATURE_HEADER, verify
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = [sys.executable, "-m", "celery", "-A", "worker"]

@@ -19,9 +19,10 @@ from states.model import ALL_ROLES, Transition
 from tests.support import DOCS, START, World, make_app
 from workflow.bootstrap import App
 from workflow.clock import FixedClock
+from workflow.domain.scoring import capped, stars_for
 from workflow.errors import QUOTES, OcopError
 from workflow.i18n import label
-from workflow.schema import (
+from workflow.store.schema import (
     audit_entries,
     cases,
     certificates,
@@ -30,7 +31,6 @@ from workflow.schema import (
     outbox,
     score_sheets,
 )
-from workflow.scoring import capped, stars_for
 
 TABLES = (cases, audit_entries, outbox, deadlines, certificates, score_sheets, idempotency_keys)
 VERSIONS = tuple(states.LIFECYCLES)

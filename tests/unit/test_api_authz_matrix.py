@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 import states
 from tests.api_support import TestClient, bearer, client
 from tests.support import DOCS, World, sim_sheets
-from workflow.permissions import CITY_WIDE
-from workflow.schema import audit_entries, cases, outbox
+from workflow.domain.permissions import CITY_WIDE
+from workflow.store.schema import audit_entries, cases, outbox
 
 IP_DATA = {"certificate_no": "VN-4-0123456", "holder": "HTX Tương Cự Đà",
            "registered_on": "2020-05-17"}

@@ -11,8 +11,8 @@ from sqlalchemy import delete
 
 from tests.api_support import TestClient, bearer, client, in_district_review
 from tests.support import DOCS, World, sim_sheets
-from workflow.api.config import ApiConfig
-from workflow.schema import users
+from workflow.store.schema import users
+from workflow.web.api.config import ApiConfig
 
 PROBLEM = "application/problem+json"
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.api_support import TestClient, client, in_district_review
 from tests.support import DOCS, World
-from workflow.console import forms
 from workflow.errors import InvalidInput
+from workflow.web.console import forms
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from states import lifecycle
 from tests.api_support import TestClient
-from workflow.api import problems
+from workflow.domain.permissions import refusal_hint
 from workflow.errors import STATUS, OcopError, WrongState
-from workflow.permissions import refusal_hint
+from workflow.web.api import problems
 
 
 class Body(BaseModel):

@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 
 from tests.api_support import TestClient, bearer, client
 from tests.support import DOCS, World, sim_sheets
-from workflow.queries import case_view
-from workflow.schema import audit_entries, cases
+from workflow.store.queries import case_view
+from workflow.store.schema import audit_entries, cases
 
 
 @pytest.fixture

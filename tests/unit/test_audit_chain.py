@@ -10,8 +10,8 @@ from sqlalchemy import delete, insert, select, update
 
 from tests.support import World
 from tests.unit.lifecycle_support import Driver, case_row
-from workflow import audit
-from workflow.schema import audit_entries, cases
+from workflow.store import audit
+from workflow.store.schema import audit_entries, cases
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from workflow import calendar
 from workflow.clock import VIETNAM
+from workflow.domain import calendar
 
 
 def at(*args: int) -> datetime:

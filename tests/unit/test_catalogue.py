@@ -9,9 +9,11 @@ import pytest
 import states
 from states.groups import ALL_GROUPS
 from states.model import ALL_ROLES
-from workflow import certificates, deadlines, i18n
-from workflow.guards import PRESCORE_CRITERIA, REEVALUATION_REASONS, REVOCATION_REASONS
+from workflow import i18n
+from workflow.domain import certificates
+from workflow.domain.guards import PRESCORE_CRITERIA, REEVALUATION_REASONS, REVOCATION_REASONS
 from workflow.registry import KINDS as PRODUCER_KINDS
+from workflow.store import deadlines
 
 CODES: dict[str, tuple[str, ...]] = {
     "state": states.ALL_STATES,

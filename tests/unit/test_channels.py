@@ -14,12 +14,17 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import DOCS, World
-from workflow.channels import DeliveryError, Outgoing, PermanentFailure
-from workflow.channels.smtp import SmtpChannel
-from workflow.channels.webhook import EVENT_HEADER, SIGNATURE_HEADER, WebhookChannel, verify
 from workflow.errors import WrongState
+from workflow.messaging.channels import DeliveryError, Outgoing, PermanentFailure
+from workflow.messaging.channels.smtp import SmtpChannel
+from workflow.messaging.channels.webhook import (
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    WebhookChannel,
+    verify,
+)
 from workflow.relay import Relay
-from workflow.schema import outbox
+from workflow.store.schema import outbox
 
 MESSAGE = Outgoing("6b0c2d1e-5f3a-4c7b-9e8d-0a1b2c3d4e5f", "status", "webhook",
                    "https://hooks.example.vn/ocop", "vi", "HN-2025-000001",
@@ -238,8 +243,8 @@ def test_without_an_smtp_url_mail_is_written_once_per_message_to_the_mail_folder
         tmp_path: Path) -> None:
     """The embedded default delivers e-mail as .eml files named by message id: a redelivery
     rewrites the same file, so each message exists once."""
-    from workflow.channels import channels_for
     from workflow.config import Settings
+    from workflow.messaging.channels import channels_for
 
     channel = channels_for(replace(Settings(), smtp_url=None, mail_folder=str(tmp_path)))["email"]
     message = Outgoing("m-1", "status", "email", "htx@example.vn", "vi", "HN-2025-000001",

@@ -11,10 +11,10 @@ from tests.support import DOCS, START, World
 from workflow.bootstrap import App, bootstrap
 from workflow.clock import FixedClock
 from workflow.config import Settings
-from workflow.db import make_engine
 from workflow.engine import Applied, Hook
-from workflow.migrate import upgrade
 from workflow.relay import Publish
+from workflow.store.db import make_engine
+from workflow.store.migrate import upgrade
 
 
 def wired(publish: Publish | None = None, observers: Sequence[Hook] = ()) -> App:

@@ -14,7 +14,7 @@ import pytest
 from tests.api_support import TestClient, bearer, client
 from tests.support import DOCS, World
 from tests.unit.lifecycle_support import scores
-from workflow.audit_export import FIELDS
+from workflow.web.audit_export import FIELDS
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from sqlalchemy import event
 from states.model import DISCRETIONARY_TRIGGERS
 from tests.api_support import TestClient
 from tests.support import DOCS, World
-from workflow import inbox, queries
-from workflow.console import forms
+from workflow.store import inbox, queries
+from workflow.web.console import forms
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:

@@ -14,7 +14,7 @@ from tests.api_support import TestClient
 from tests.support import DOCS, World
 from tests.unit.console_support import codes_shown, readable
 from tests.unit.lifecycle_support import CRITERIA, scores
-from workflow import queries
+from workflow.store import queries
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:

@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import DOCS, START, World, make_app, sim_sheets
-from workflow import certificates, queries
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock
-from workflow.schema import audit_entries, cases, deadlines, outbox
-from workflow.schema import certificates as certs
+from workflow.domain import certificates
+from workflow.store import queries
+from workflow.store.schema import audit_entries, cases, deadlines, outbox
+from workflow.store.schema import certificates as certs
 from workflow.sweep import Sweeper
 
 CRITERIA = {"criteria": {"origin": True, "local_labour": True, "idea": True,

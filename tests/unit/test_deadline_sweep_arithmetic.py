@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from tests.support import DOCS, World
-from workflow import calendar
 from workflow.clock import VIETNAM
-from workflow.schema import deadlines
+from workflow.domain import calendar
+from workflow.store.schema import deadlines
 
 
 def at(*parts: int) -> datetime:

@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import Connection, insert, select
 
 from tests.support import DOCS, START, World, make_app, sim_sheets
-from workflow import audit
 from workflow.batch import apply_internal_batch
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock
-from workflow.db import write_transaction
+from workflow.domain.facts import SYSTEM_ACTOR, Event
 from workflow.engine import Applied
 from workflow.errors import OcopError, WrongState
-from workflow.facts import SYSTEM_ACTOR, Event
-from workflow.schema import audit_entries, cases, deadlines, outbox
+from workflow.store import audit
+from workflow.store.db import write_transaction
+from workflow.store.schema import audit_entries, cases, deadlines, outbox
 from workflow.sweep import Sweeper
 from workflow.sweep_set import CASES, SetSweep
 

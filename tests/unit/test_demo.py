@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from tests.api_support import client
 from tests.support import make_app
-from workflow import demo, queries, registry
+from workflow import demo, registry
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock
-from workflow.schema import audit_entries, cases, outbox
+from workflow.store import queries
+from workflow.store.schema import audit_entries, cases, outbox
 
 TODAY = datetime(2026, 11, 30, 9, 0, tzinfo=VIETNAM)
 WAITING = ("draft", "registered", "commune_prescore", "needs_completion", "ip_check",

@@ -20,11 +20,11 @@ from tests.unit.lifecycle_support import (
     scores,
     words,
 )
-from workflow import explain
+from workflow.domain import explain
+from workflow.domain.guards import REEVALUATION_REASONS, REVOCATION_REASONS
 from workflow.errors import Forbidden, GuardFailed, InvalidInput
-from workflow.guards import REEVALUATION_REASONS, REVOCATION_REASONS
 from workflow.i18n import label
-from workflow.queries import case_view
+from workflow.store.queries import case_view
 
 IP = {"certificate_no": "4-0123456", "holder": PRODUCER1_NAME, "registered_on": "2021-05-17"}
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from tests.support import DOCS, START, World
 from tests.unit.lifecycle_support import CRITERIA, Driver, case_row, scores
-from workflow.certificates import NOTICE_MARGIN_DAYS
 from workflow.clock import VIETNAM
-from workflow.queries import case_view
-from workflow.schema import certificates, deadlines
+from workflow.domain.certificates import NOTICE_MARGIN_DAYS
+from workflow.store.queries import case_view
+from workflow.store.schema import certificates, deadlines
 
 IP = {"certificate_no": "4-0123456", "holder": "HTX Tương Cự Đà", "registered_on": "2021-05-17"}
 
@@ -260,7 +260,7 @@ def test_a_1048_certificate_is_reevaluated_under_the_rules_in_force(drive: Drive
     world = drive.world
     code = world.register(rules=None)
     with world.app.db.begin() as conn:  # a historic dossier certified under 1048
-        from workflow.schema import cases
+        from workflow.store.schema import cases
         conn.execute(cases.update().where(cases.c.code == code).values(rule_version="1048"))
     for trigger, who, data in [("submit", "producer1", DOCS), ("start_review", "district1", {})]:
         world.clock.set(at(2022, 5, 10, 9, 0))
@@ -293,7 +293,7 @@ def test_certificate_numbers_are_unique_across_cases_and_cycles(drive: Driver) -
     (date(2025, 12, 31), date(2028, 12, 30)), (date(2023, 3, 1), date(2026, 2, 28))])
 def test_a_certificate_is_valid_for_36_months(issued: date, valid_to: date) -> None:
     """Validity is 36 months: the last valid day is the day before the same date 3 years on."""
-    from workflow.certificates import valid_to as compute
+    from workflow.domain.certificates import valid_to as compute
     assert compute(issued) == valid_to
 
 

@@ -17,7 +17,7 @@ import pytest
 
 import workflow.cli  # noqa: F401  (defines the CLI's own error classes)
 from workflow import errors, i18n
-from workflow.api import problems, validation
+from workflow.web.api import problems, validation
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(ROOT / "workflow").rglob("*.py"), *(ROOT / "tasks").rglob("*.py"),

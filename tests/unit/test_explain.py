@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from tests.unit.lifecycle_support import Driver, path_to, scores
-from workflow import explain, i18n, queries
+from workflow import i18n
+from workflow.domain import explain
+from workflow.store import queries
 
 
 def last_entry(drive: Driver, code: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""One writer of a case's history (``workflow.history``): the only module that appends audit
+"""One writer of a case's history (``workflow.store.history``): the only module that appends audit
 entries; one event costs the statements it always did; a batch of entries for many cases is
 two statements whatever its size; a case row that moved meanwhile refuses the whole write."""
 
@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Connection, event, func, select
 
 from tests.support import DOCS, World
-from workflow import audit, history
-from workflow.db import write_transaction
 from workflow.engine import INTERNAL_TRIGGERS, is_internal
 from workflow.errors import Conflict
-from workflow.schema import audit_entries, cases
+from workflow.store import audit, history
+from workflow.store.db import write_transaction
+from workflow.store.schema import audit_entries, cases
 
 WORKFLOW = Path(history.__file__).parent
 # Where the writer's parts are defined (hashing, the insert, the tables) and the writer itself.

@@ -149,6 +149,35 @@ def test_the_cycle_finder_sees_a_cycle_through_a_package_and_ignores_lazy_import
     assert cycles(edges) == [["p.a", "q"]]
 
 
+# The folders, inner first: a module may load modules of its own rank or of a lower one only.
+KERNEL = ("workflow.errors", "workflow.clock", "workflow.simclock", "workflow.config",
+          "workflow.logs", "workflow.i18n")
+RANKS = (("states",), KERNEL, ("workflow.domain",), ("workflow.store",),
+         ("workflow.messaging",), ("workflow",),
+         ("workflow.web", "workflow.cli", "workflow.__main__", "tasks", "worker"))
+
+
+def rank(module: str) -> int:
+    """The layer of ``module``: the rank whose longest matching prefix names it."""
+    best, found = -1, -1
+    for i, prefixes in enumerate(RANKS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), i
+    return found
+
+
+def test_every_import_points_inward_through_the_folders() -> None:
+    """Entry points (web/, cli/, tasks/, worker) -> services (workflow/*.py) -> messaging/ ->
+    store/ -> domain/ -> the kernel (errors, clock, config, i18n) -> states/: no module loads
+    one of an outer layer (the domain never loads the store, the store never the engine)."""
+    edges = graph(ROOT, LAYERS)
+    assert rank("workflow.domain.decide") < rank("workflow.store.queries") < rank("workflow.engine")
+    outward = sorted(f"{a} -> {b}" for a, targets in edges.items() for b in targets
+                     if rank(b) > rank(a))
+    assert outward == []
+
+
 def test_the_rules_import_nothing_of_the_engine_or_of_frameworks() -> None:
     """``states/`` is the regulation as data: no import, anywhere in it, of ``workflow``,
     ``tasks``, ``worker``, SQLAlchemy, Celery or FastAPI."""

@@ -33,12 +33,12 @@ from tests.unit.lifecycle_support import (
     rows_by_source,
     words,
 )
-from workflow.audit import verify
 from workflow.clock import FixedClock
+from workflow.domain.facts import Actor, Event
 from workflow.engine import Applied
 from workflow.errors import Forbidden, WrongState
-from workflow.facts import Actor, Event
-from workflow.schema import audit_entries, outbox
+from workflow.store.audit import verify
+from workflow.store.schema import audit_entries, outbox
 
 
 class Zoo:

@@ -36,8 +36,8 @@ from tests.unit.lifecycle_support import (
     sheet_parts,
     snapshot,
 )
-from workflow import audit
 from workflow.clock import VIETNAM, FixedClock, local
+from workflow.domain.facts import Event
 from workflow.errors import (
     Conflict,
     Forbidden,
@@ -47,8 +47,8 @@ from workflow.errors import (
     PreconditionFailed,
     WrongState,
 )
-from workflow.facts import Event
-from workflow.schema import audit_entries, cases, certificates
+from workflow.store import audit
+from workflow.store.schema import audit_entries, cases, certificates
 
 LAWFUL_RUN = 8  # lawful events per rule call, so random runs reach the deep states
 USERS = sorted({*IN_SCOPE.values(), *OUT_OF_SCOPE.values()})

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import DOCS, World
-from workflow import outbox as outbox_rows
-from workflow.channels import DeliveryError, Outgoing
-from workflow.channels.inapp import InAppChannel
-from workflow.channels.smtp import SmtpChannel
 from workflow.clock import parse_iso
+from workflow.domain import outbox as outbox_rows
+from workflow.messaging.channels import DeliveryError, Outgoing
+from workflow.messaging.channels.inapp import InAppChannel
+from workflow.messaging.channels.smtp import SmtpChannel
 from workflow.relay import Relay
-from workflow.schema import outbox
+from workflow.store.schema import outbox
 
 MAIL = Outgoing("6b0c2d1e-5f3a-4c7b-9e8d-0a1b2c3d4e5f", "status", "email", "p1@example.vn",
                 "vi", "HN-2025-000001", "[OCOP] Hồ sơ", "Nội dung")

@@ -33,10 +33,11 @@ from states.model import (
 )
 from tests.support import DOCS, World, sim_sheets
 from tests.unit.lifecycle_support import refused
-from workflow import effects, machines, queries
-from workflow.audit import verify
-from workflow.decide import PlanOffTable
+from workflow.domain import effects, machines
+from workflow.domain.decide import PlanOffTable
 from workflow.errors import InvalidInput
+from workflow.store import queries
+from workflow.store.audit import verify
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,14 +21,14 @@ from tests.unit.lifecycle_support import (
     scores,
 )
 from workflow import registry
-from workflow.audit import verify
-from workflow.certificates import expires_at
-from workflow.db import write_transaction
+from workflow.domain.certificates import expires_at
+from workflow.domain.holders import holder_key
 from workflow.errors import Forbidden, GuardFailed, InvalidInput
-from workflow.holders import holder_key
 from workflow.i18n import label
-from workflow.queries import allowed, case_view
-from workflow.schema import audit_entries, certificates, deadlines, outbox
+from workflow.store.audit import verify
+from workflow.store.db import write_transaction
+from workflow.store.queries import allowed, case_view
+from workflow.store.schema import audit_entries, certificates, deadlines, outbox
 from workflow.sweep import Sweeper
 
 IP = {"certificate_no": "4-0123456", "registered_on": "2021-05-17"}

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.unit.lifecycle_support import Driver, case_row
-from workflow.queries import case_view
-from workflow.scoring import Sheet, capped, mean_score, stars_for
+from workflow.domain.scoring import Sheet, capped, mean_score, stars_for
+from workflow.store.queries import case_view
 
 EDGES = [(0, 1), (29.99, 1), (30, 2), (49.99, 2), (50, 3), (69.99, 3), (70, 4), (89.99, 4),
          (90, 5), (100, 5)]
@@ -105,7 +105,7 @@ def test_the_sheets_are_kept_with_the_audit_entry_that_recorded_them(drive: Driv
                                two_sheets_with_mean("148", 69.99))
     from sqlalchemy import select
 
-    from workflow.schema import score_sheets
+    from workflow.store.schema import score_sheets
     with drive.world.app.db.connect() as conn:
         rows = conn.execute(select(score_sheets).where(
             score_sheets.c.case_id == case_row(drive.world.app, code)["id"])).all()

@@ -1,7 +1,7 @@
 """A case walks the whole 1489 lifecycle on the in-memory engine."""
 
 from tests.support import DOCS, World, sim_sheets
-from workflow.audit import verify
+from workflow.store.audit import verify
 
 
 def test_a_1489_case_goes_from_draft_to_a_city_4_star_certificate(world: World) -> None:
@@ -16,7 +16,7 @@ def test_a_1489_case_goes_from_draft_to_a_city_4_star_certificate(world: World) 
     applied = world.fire(code, "record_city_score", "city", sim_sheets((35, 20, 25)))
     assert (applied.from_state, applied.to_state) == ("city_rating", "certified")
     with world.app.db.connect() as conn:
-        from workflow.queries import case_view
+        from workflow.store.queries import case_view
         view = case_view(conn, code)
         assert verify(conn).ok
     assert view["stars"] == 4 and view["certificate"]["level"] == "city"

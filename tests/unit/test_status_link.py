@@ -20,15 +20,15 @@ import states
 from tests.api_support import TestClient, client
 from tests.support import DOCS, START, World, make_app, sim_sheets
 from workflow.bootstrap import App
-from workflow.channels import Channel
-from workflow.channels.inapp import InAppChannel
-from workflow.channels.mailfile import MailFolderChannel
-from workflow.channels.webhook import SIGNATURE_HEADER, WebhookChannel, verify
 from workflow.clock import FixedClock
-from workflow.delivery import Delivery
+from workflow.domain.outbox import PRODUCER_KINDS
 from workflow.i18n import codes, label
-from workflow.outbox import PRODUCER_KINDS
-from workflow.schema import cases, outbox, producers
+from workflow.messaging.channels import Channel
+from workflow.messaging.channels.inapp import InAppChannel
+from workflow.messaging.channels.mailfile import MailFolderChannel
+from workflow.messaging.channels.webhook import SIGNATURE_HEADER, WebhookChannel, verify
+from workflow.messaging.delivery import Delivery
+from workflow.store.schema import cases, outbox, producers
 from workflow.sweep import Sweeper
 
 PUBLIC = "https://ocop.hanoi.example.vn"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import states
-from workflow.channels.render import KINDS, LANGS, format_date, render
+from workflow.domain.outbox import PRODUCER_KINDS
 from workflow.i18n import codes, label
-from workflow.outbox import PRODUCER_KINDS
+from workflow.messaging.channels.render import KINDS, LANGS, format_date, render
 
 CASE = {"case_code": "HN-2025-000001", "product": "Tương Cự Đà", "producer": "HTX Tương Cự Đà",
         "at": "2025-09-01T09:00:00+07:00", "state": "certified", "from": "city_rating"}

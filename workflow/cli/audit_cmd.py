@@ -9,10 +9,10 @@ import sys
 
 import click
 
-from workflow import audit, queries
 from workflow.cli.base import Context, cli, emit, pass_app
 from workflow.errors import OcopError
 from workflow.i18n import from_env
+from workflow.store import audit, queries
 
 
 class ChainBroken(OcopError):

@@ -7,10 +7,11 @@ from typing import Any
 import click
 
 import states
-from workflow import i18n, queries, registry
+from workflow import i18n, registry
 from workflow.cli.base import Context, cli, emit, parse_data, pass_app
-from workflow.db import write_transaction
-from workflow.facts import Event
+from workflow.domain.facts import Event
+from workflow.store import queries
+from workflow.store.db import write_transaction
 
 
 @cli.group()

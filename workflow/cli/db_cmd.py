@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from workflow.cli.base import Context, cli, pass_app
-from workflow.migrate import upgrade
+from workflow.store.migrate import upgrade
 
 
 @cli.group()

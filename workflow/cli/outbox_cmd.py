@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from workflow import queries
 from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.store import queries
 
 
 @cli.group()

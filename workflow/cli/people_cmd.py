@@ -7,7 +7,7 @@ import click
 from states.model import ROLES
 from workflow import registry
 from workflow.cli.base import Context, cli, pass_app
-from workflow.db import write_transaction
+from workflow.store.db import write_transaction
 
 
 @cli.group()

@@ -20,7 +20,7 @@ from workflow import demo, i18n
 from workflow.cli.base import Context, cli, pass_app
 from workflow.cli.serve_cmd import announce_address
 from workflow.cli.services import Child, stop_all
-from workflow.migrate import upgrade
+from workflow.store.migrate import upgrade
 
 START_TIMEOUT = 90.0  # seconds for every service to come up (first start compiles bytecode)
 RESTARTABLE = ("worker", "beat")  # nothing is lost when they die: the outbox and clocks are rows

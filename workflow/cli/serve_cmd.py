@@ -23,7 +23,7 @@ def announce_address(host: str, port: int) -> None:
 
 def worker_app() -> Any:
     """What each uvicorn worker process builds (``--workers N``): the app, logging as a service."""
-    from workflow.web import create_app  # here, not at the top: see ``serve``
+    from workflow.web.app import create_app  # here, not at the top: see ``serve``
 
     configure(level=logging.INFO)
     return create_app()
@@ -47,6 +47,6 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
         uvicorn.run("workflow.cli.serve_cmd:worker_app", factory=True, host=host, port=port,
                     workers=workers, access_log=False)
         return
-    from workflow.web import create_app
+    from workflow.web.app import create_app
 
     uvicorn.run(create_app(ctx.app), host=host, port=port, access_log=False)

@@ -1,2 +1,0 @@
-"""The HTTP API under /api/v1 (its routers, auth, problems, metrics); ``workflow.web`` puts it
-together with the console and the public pages."""

@@ -1,0 +1,1 @@
+"""The domain: every check and what an event plans; imports no database, broker or HTTP."""

@@ -1,0 +1,1 @@
+"""Messaging: the broker's names, delivery of outbox rows and the channels that carry them."""

@@ -1,0 +1,22 @@
+"""Where outbox messages go: SMTP e-mail, signed webhooks, in-app notifications."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workflow.config import Settings
+from workflow.messaging.channels.base import Channel, DeliveryError, Outgoing, PermanentFailure
+from workflow.messaging.channels.inapp import InAppChannel
+from workflow.messaging.channels.mailfile import MailFolderChannel
+from workflow.messaging.channels.smtp import SmtpChannel
+from workflow.messaging.channels.webhook import WebhookChannel
+
+
+def channels_for(settings: Settings) -> dict[str, Channel]:
+    email: Channel = (SmtpChannel(settings.smtp_url, settings.mail_from) if settings.smtp_url
+                      else MailFolderChannel(Path(settings.mail_folder), settings.mail_from))
+    return {"email": email,
+            "webhook": WebhookChannel(), "inapp": InAppChannel()}
+
+
+__all__ = ["Channel", "DeliveryError", "Outgoing", "PermanentFailure", "channels_for"]

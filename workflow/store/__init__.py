@@ -1,0 +1,1 @@
+"""Persistence: tables, statements, migrations, the hash-chained history and the read models."""

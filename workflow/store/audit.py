@@ -1,0 +1,148 @@
+"""The hash-chained audit trail: one chain per case, its head kept on the case row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Generator
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from workflow.errors import clause, render
+from workflow.store.schema import audit_entries, cases
+
+GENESIS = "0" * 64
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+def utc_text(at: datetime) -> str:
+    """Stored times hash as UTC text; naive values (SQLite) were written as UTC."""
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(prev_hash: str, case_code: str, entry: dict[str, Any]) -> str:
+    content = {
+        "case": case_code,
+        "seq": entry["seq"],
+        "at": utc_text(entry["at"]),
+        "actor": entry["actor"],
+        "role": entry["role"],
+        "trigger": entry["trigger"],
+        "from": entry["from_state"],
+        "to": entry["to_state"],
+        "reason": entry["reason"],
+        "data": entry["data"],
+        "rule_version": entry["rule_version"],
+    }
+    return hashlib.sha256(f"{prev_hash}\n{canonical(content)}".encode()).hexdigest()
+
+
+def new_entry(case_id: int, case_code: str, seq: int, prev_hash: str,
+              **fields: Any) -> dict[str, Any]:
+    """The row to insert; ``fields`` are at, actor, role, trigger, from_state, to_state,
+    reason, data (a dict) and rule_version."""
+    row = {"case_id": case_id, "seq": seq, "prev_hash": prev_hash, **fields}
+    row["at"] = row["at"].astimezone(UTC)
+    row["data"] = canonical(row["data"])
+    row["hash"] = entry_hash(prev_hash, case_code, row)
+    return row
+
+
+@dataclass(frozen=True)
+class Break:
+    case_code: str
+    seq: int
+    why: dict[str, Any]  # a clause of the catalogue's ``error`` kind (``break_edited``)
+
+    @property
+    def problem(self) -> str:
+        return render(self.why["code"], self.why["params"], "en")
+
+    def sentence(self, lang: str = "en") -> str:
+        return render("audit_chain_broken", {"case": self.case_code, "seq": self.seq,
+                                             "problem": self.why}, lang)
+
+
+@dataclass(frozen=True)
+class Verification:
+    cases: int
+    entries: int
+    first_break: Break | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def verify(conn: Connection, case_code: str | None = None) -> Verification:
+    """Walk every case's chain; name the first entry that was edited, inserted or deleted."""
+    n_cases = n_entries = 0
+    with closing(_chains(conn, case_code)) as chains:  # a break stops the walk: close the cursor
+        for case, entries in chains:
+            n_cases += 1
+            n_entries += len(entries)
+            problem = _check_chain(case, entries)
+            if problem is not None:
+                return Verification(n_cases, n_entries, problem)
+    return Verification(n_cases, n_entries, None)
+
+
+def _check_chain(case: Any, entries: list[Any]) -> Break | None:
+    prev = GENESIS
+    for expected_seq, entry in enumerate(entries, 1):
+        row = dict(entry._mapping)
+        if row["seq"] != expected_seq:
+            return Break(case.code, expected_seq, clause("break_missing", seq=expected_seq)
+                         if row["seq"] > expected_seq
+                         else clause("break_duplicated", seq=expected_seq))
+        if row["prev_hash"] != prev:
+            return Break(case.code, row["seq"], clause("break_unlinked"))
+        if entry_hash(prev, case.code, row) != row["hash"]:
+            return Break(case.code, row["seq"], clause("break_edited"))
+        prev = row["hash"]
+    if case.audit_seq != len(entries) or case.audit_head != prev:
+        return Break(case.code, _tail_break(case.audit_seq, len(entries)),
+                     clause("break_tail", recorded=case.audit_seq,
+                            head=f"{case.audit_head[:12]}…", held=len(entries)))
+    return None
+
+
+def _tail_break(recorded: int, held: int) -> int:
+    """The entry a tail mismatch names: the first missing or extra one, or, when the counts
+    agree and only the head differs, the last entry (the one the head no longer matches)."""
+    return held if recorded == held else min(recorded, held) + 1
+
+
+def _chains(conn: Connection,
+            case_code: str | None) -> Generator[tuple[Any, list[Any]], None, None]:
+    case_q = select(cases.c.id, cases.c.code, cases.c.audit_seq, cases.c.audit_head)
+    entry_q = select(audit_entries).order_by(audit_entries.c.case_id, audit_entries.c.seq)
+    if case_code is not None:
+        case_q = case_q.where(cases.c.code == case_code)
+        entry_q = entry_q.join(cases, cases.c.id == audit_entries.c.case_id).where(
+            cases.c.code == case_code)
+    all_cases = {row.id: row for row in conn.execute(case_q.order_by(cases.c.id))}
+    with conn.execute(entry_q.execution_options(yield_per=2000)) as entries:
+        current: int | None = None
+        bucket: list[Any] = []
+        for entry in entries:
+            if entry.case_id != current:
+                if current is not None:
+                    yield all_cases.pop(current), bucket
+                current, bucket = entry.case_id, []
+            if entry.case_id not in all_cases:
+                continue
+            bucket.append(entry)
+    if current is not None and current in all_cases:
+        yield all_cases.pop(current), bucket
+    for case in all_cases.values():
+        yield case, []

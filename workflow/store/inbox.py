@@ -1,0 +1,96 @@
+"""The console's inbox: "my work" — the cases on which a user has at least one allowed action that
+moves the case on (withdraw, revoke and re-open, open almost always, do not count) —
+as one SQL condition built from the lifecycle table, the user's role and scope.
+
+It must agree with :func:`workflow.store.queries.allowed` (the engine's view, case by case): a case
+is the user's work when its state is the source of a row of its rule version that names the
+user's role (triggers only the system fires do not count) and the case is in the user's scope
+(:func:`workflow.domain.permissions.scope_problem`). ``allowed`` also runs the guards, but every
+guard of an act that counts as work reads the event's data (``guards.NEEDS_INPUT``): such an act
+is open and "needs input", never refused, so the SQL need not repeat them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, false, not_, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+import states
+from states.model import DISCRETIONARY_TRIGGERS
+from workflow.clock import local
+from workflow.domain.facts import Actor, norm
+from workflow.domain.permissions import CITY_WIDE
+from workflow.store.schema import cases
+
+# States whose rule version is not fixed yet: ``allowed`` reads them under today's version.
+FLOATING = ("registered", "reevaluation")
+VIEWS = ("mine", "all", "overdue", "state")
+
+
+def system_only(lc: states.Lifecycle) -> frozenset[str]:
+    """Triggers only the system fires (expiry, escalation): never a person's work."""
+    return frozenset(t for t in lc.triggers()
+                     if all(r.roles == {"system"} for r in lc.rows(t)))
+
+
+def acting_states(lc: states.Lifecycle, role: str) -> tuple[str, ...]:
+    """The states of ``lc`` from which ``role`` may fire a trigger that moves the case on: not
+    system-only, not discretionary (withdraw, revoke, re-open are always open to someone)."""
+    skip = system_only(lc) | DISCRETIONARY_TRIGGERS
+    return tuple(sorted({r.source for r in lc.transitions
+                         if role in r.roles and r.trigger not in skip}))
+
+
+def has_work(role: str) -> bool:
+    """Whether ``role`` can ever act on a case (supervisors and administrators only read)."""
+    return role not in ("supervisor", "admin") and any(
+        acting_states(lc, role) for lc in states.LIFECYCLES.values())
+
+
+def in_scope(actor: Actor) -> ColumnElement[bool]:
+    """The SQL twin of :func:`scope_problem` being ``None``."""
+    if actor.role == "producer":
+        return cases.c.producer_id == (actor.producer_id or 0)
+    if actor.role == "commune_officer":
+        return cases.c.commune == norm(actor.commune)
+    if actor.role == "district_officer":
+        return cases.c.district == norm(actor.district)
+    if actor.role in CITY_WIDE:
+        return cases.c.id.is_not(None)
+    return false()
+
+
+def by_version(role: str) -> ColumnElement[bool]:
+    """The case's state is one ``role`` acts from under the case's own rule version."""
+    parts = [and_(cases.c.rule_version == v, cases.c.state.in_(acting))
+             for v, lc in states.LIFECYCLES.items() if (acting := acting_states(lc, role))]
+    return or_(false(), *parts)
+
+
+def work_condition(actor: Actor, now: datetime) -> ColumnElement[bool]:
+    """Cases on which ``actor`` has an allowed action at ``now``."""
+    if not has_work(actor.role):
+        return false()
+    today = states.lifecycle(states.rule_version_for(local(now).date()))
+    floating = and_(not_(cases.c.rules_pinned), cases.c.state.in_(FLOATING))
+    state_ok = or_(and_(not_(floating), by_version(actor.role)),
+                   and_(floating, cases.c.state.in_(acting_states(today, actor.role))))
+    return and_(state_ok, in_scope(actor))
+
+
+def view_of(role: str, view: str | None, state: str | None) -> str:
+    """The inbox view asked for; "my work" by default, "all" for roles that never act."""
+    if view in VIEWS:
+        return view
+    if state:
+        return "state"
+    return "mine" if has_work(role) else "all"
+
+
+def view_filters(view: str, state: str | None) -> dict[str, Any]:
+    """The ``list_cases`` arguments a view means."""
+    return {"state": state if view == "state" and state in states.ALL_STATES else None,
+            "overdue": view == "overdue"}

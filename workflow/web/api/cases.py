@@ -1,0 +1,142 @@
+"""``/api/v1/cases``: register, list, show, advance, history and what the caller may do."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from workflow import registry
+from workflow.bootstrap import App
+from workflow.domain.facts import Actor, Event
+from workflow.errors import NotFound, OcopError, Refused
+from workflow.store import queries
+from workflow.store.db import write_transaction
+from workflow.web.api.auth import AppDep, CurrentActor, check_read
+from workflow.web.api.models import AllowedTrigger, Case, CaseIn, EventIn, HistoryEntry, Page
+from workflow.web.api.problems import Malformed, documented, lang_of
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+
+def scoped_case(app: App, actor: Actor, code: str) -> dict[str, Any]:
+    """The case's row, once the caller is known to be allowed to see it (403/404 otherwise)."""
+    with app.db.connect() as conn:
+        row = queries.case_row(conn, code)
+    check_read(actor, row)
+    return row
+
+
+def with_etag(view: dict[str, Any], status: int = 200,
+              headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(view, status_code=status,
+                        headers={"ETag": f'"{view["version"]}"', **(headers or {})})
+
+
+@router.post("", status_code=201, response_model=Case,
+             responses=documented(400, 401, 403, 404, 413, 422))
+def register_case(body: CaseIn, app: AppDep, actor: CurrentActor) -> JSONResponse:
+    """Open a case in ``draft`` for a producer (CLI: ``ocop cases register``)."""
+    with write_transaction(app.db) as conn:
+        code = registry.register_case(conn, app.clock.now(), actor, registry.Registration(
+            body.producer, body.product, body.group, body.subgroup, body.rules),
+            public_url=app.settings.public_url)
+        view = queries.case_view(conn, code, app.settings.public_url)
+    return with_etag(view, 201, {"Location": f"/api/v1/cases/{code}"})
+
+
+@router.get("", response_model=Page, responses=documented(401, 422))
+def list_cases(request: Request, app: AppDep, actor: CurrentActor,
+               state: Annotated[str | None, Query(max_length=32)] = None,
+               district: Annotated[str | None, Query(max_length=120)] = None,
+               overdue: bool = False,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50,
+               offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, Any]:
+    """The cases the caller may see, soonest deadline first (overdue ones are marked); a page
+    of ``limit`` from ``offset``, with the ``total`` and the ``next_offset``."""
+    with app.db.connect() as conn:
+        return queries.page_cases(conn, app.clock.now(), state, district, overdue, actor,
+                                  limit, offset)
+
+
+@router.get("/{code}", response_model=Case, responses=documented(401, 403, 404))
+def show_case(code: str, app: AppDep, actor: CurrentActor) -> JSONResponse:
+    """The case in the CLI's ``--json`` shape; its ``ETag`` is the case version."""
+    scoped_case(app, actor, code)
+    with app.db.connect() as conn:
+        return with_etag(queries.case_view(conn, code, app.settings.public_url))
+
+
+@router.post("/{code}/events", response_model=Case,
+             responses=documented(400, 401, 403, 404, 409, 412, 413, 422))
+def advance(code: str, body: EventIn, request: Request, app: AppDep, actor: CurrentActor,
+            idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+            if_match: Annotated[str | None, Header(max_length=40)] = None) -> Response:
+    """Apply a trigger (CLI: ``ocop cases advance``). ``Idempotency-Key`` replays the first
+    result; ``If-Match`` refuses with 412 unless the case is at that version."""
+    event = Event(code, body.trigger, actor, body.data, body.reason, idempotency_key or None,
+                  expected_version(if_match))
+    try:
+        applied = app.engine.apply(event)
+    except OcopError as error:
+        raise refusal(request, app, actor, event, error) from None
+    if applied.replayed and applied.response:
+        return with_etag(applied.response, headers={"Idempotent-Replayed": "true"})
+    if applied.response:
+        return with_etag(applied.response)
+    with app.db.connect() as conn:
+        return with_etag(queries.case_view(conn, code, app.settings.public_url))
+
+
+def refusal(request: Request, app: App, actor: Actor, event: Event,
+            error: OcopError) -> OcopError:
+    """The error to answer with. An applied event proves the caller's scope (the engine checks
+    it), so scope is checked here, on the refusal path only: a caller who may not see the case
+    learns nothing about its state from the refusal."""
+    request.app.state.metrics.refused(event.trigger, error)
+    if not isinstance(error, NotFound):
+        scoped_case(app, actor, event.case_code)
+    if isinstance(error, Refused):
+        error.details["allowed"] = allowed_now(app, event.case_code, actor)
+    return error
+
+
+def expected_version(if_match: str | None) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = ETAG.match(if_match.strip())
+    if not found:
+        raise Malformed("if_match_invalid", got=if_match)
+    return int(found.group(1))
+
+
+def allowed_now(app: App, code: str, actor: Actor) -> list[str]:
+    try:
+        with app.db.connect() as conn:
+            rows = queries.allowed(conn, code, actor, app.clock.now())
+    except OcopError:
+        return []
+    return [r["trigger"] for r in rows if r["allowed"]]
+
+
+@router.get("/{code}/history", response_model=list[HistoryEntry],
+            responses=documented(401, 403, 404))
+def history(code: str, app: AppDep, actor: CurrentActor) -> list[dict[str, Any]]:
+    """Every audit entry of the case, oldest first."""
+    row = scoped_case(app, actor, code)
+    with app.db.connect() as conn:
+        return queries.history(conn, row["id"])
+
+
+@router.get("/{code}/allowed", response_model=list[AllowedTrigger],
+            responses=documented(401, 403, 404))
+def allowed(code: str, request: Request, app: AppDep,
+            actor: CurrentActor) -> list[dict[str, Any]]:
+    """Every trigger of the case's rule version: may the caller fire it now, and if not, why
+    (``why`` in the ``Accept-Language`` language, ``why_code`` and ``why_params`` stable)."""
+    scoped_case(app, actor, code)
+    with app.db.connect() as conn:
+        return queries.allowed(conn, code, actor, app.clock.now(), lang_of(request.headers))

@@ -1,0 +1,80 @@
+"""The HTTP app: the API (``workflow/web/api``), the staff console and the public pages
+(``workflow/web/console``), built by ``create_app`` around a bootstrapped ``App``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from workflow import demo
+from workflow.bootstrap import App, bootstrap
+from workflow.web.api import admin, cases, problems, public
+from workflow.web.api.auth import Tokens
+from workflow.web.api.config import ApiConfig
+from workflow.web.api.limits import BodyLimit
+from workflow.web.api.metrics import Metrics, Timing
+from workflow.web.api.models import Problem
+from workflow.web.console import routes as console
+from workflow.web.console.render import STATIC, Pages
+
+DESCRIPTION = """The OCOP certification workflow over HTTP. Authenticate with
+`Authorization: Bearer TOKEN` (the token `ocop users add` printed). Request bodies use the CLI's
+option names; errors are `application/problem+json` (RFC 9457)."""
+
+
+def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastAPI:
+    """Wire the HTTP layer around an ``App`` (tests pass their own, with a fixed clock)."""
+    app = app or bootstrap()
+    config = config or ApiConfig.from_env()
+    api = FastAPI(title="OCOP workflow", version="1", description=DESCRIPTION,
+                  docs_url="/docs", redoc_url=None, lifespan=_threads(config.threads))
+    api.state.ocop = app
+    api.state.config = config
+    api.state.pages = Pages()
+    api.state.demo_tokens = demo.tokens_path()  # the sign-in page points to it when it exists
+    api.state.tokens = Tokens(app, config.token_cache_seconds)
+    api.state.metrics = Metrics(app)
+    problems.install(api)
+    for router in (cases.router, admin.router, public.router, console.router):
+        api.include_router(router)
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
+    api.add_api_route("/", lambda: RedirectResponse("/console", 303), include_in_schema=False)
+    api.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    api.add_middleware(Timing, metrics=api.state.metrics)
+    _document_problem(api)
+    return api
+
+
+def _threads(n: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Run the blocking endpoints on ``n`` threads: about as many as the database pool serves
+    at once; more only queue on the pool and on the GIL."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = n
+        yield
+
+    return lifespan
+
+
+def _document_problem(api: FastAPI) -> None:
+    """Put the ``Problem`` schema into the OpenAPI components the error responses refer to."""
+    original = api.openapi
+
+    def openapi() -> dict[str, object]:
+        if api.openapi_schema is None:
+            schema = original()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                Problem.model_json_schema())
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+__all__ = ["create_app"]
