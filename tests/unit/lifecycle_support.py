@@ -22,6 +22,7 @@ from workflow.clock import FixedClock
 from workflow.domain.scoring import capped, stars_for
 from workflow.errors import QUOTES, OcopError
 from workflow.i18n import label
+from workflow.store.queries import case_view
 from workflow.store.schema import (
     audit_entries,
     cases,
@@ -325,3 +326,18 @@ def all_rows() -> list[tuple[str, Transition]]:
 def row_id(item: tuple[str, Transition]) -> str:
     version, row = item
     return f"{version}-{row.trigger}-{row.source}-{row.dest}"
+
+
+def view(world: World, code: str) -> dict[str, Any]:
+    """The case as ``ocop cases show --json`` gives it."""
+    with world.app.db.connect() as conn:
+        return case_view(conn, code)
+
+
+def certs(world: World, code: str) -> list[dict[str, Any]]:
+    """Every certificate of the case, oldest first."""
+    case_id = case_row(world.app, code)["id"]
+    with world.app.db.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(certificates).where(certificates.c.case_id == case_id)
+            .order_by(certificates.c.id))]

@@ -4,32 +4,17 @@ version is fixed, and how clocks pause and resume (DOMAIN.md §2–§6)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from tests.support import DOCS, START, World
-from tests.unit.lifecycle_support import CRITERIA, Driver, case_row, scores
+from tests.unit.lifecycle_support import CRITERIA, Driver, case_row, certs, scores, view
 from workflow.clock import VIETNAM
 from workflow.domain.certificates import NOTICE_MARGIN_DAYS
-from workflow.store.queries import case_view
-from workflow.store.schema import certificates, deadlines
+from workflow.store.schema import deadlines
 
 IP = {"certificate_no": "4-0123456", "holder": "HTX Tương Cự Đà", "registered_on": "2021-05-17"}
-
-
-def view(world: World, code: str) -> dict[str, Any]:
-    with world.app.db.connect() as conn:
-        return case_view(conn, code)
-
-
-def certs(world: World, code: str) -> list[dict[str, Any]]:
-    case_id = case_row(world.app, code)["id"]
-    with world.app.db.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(
-            select(certificates).where(certificates.c.case_id == case_id)
-            .order_by(certificates.c.id))]
 
 
 def clocks(world: World, code: str, status: str = "open") -> dict[str, datetime]:

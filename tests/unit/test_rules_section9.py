@@ -17,8 +17,10 @@ from tests.unit.lifecycle_support import (
     PRODUCER1_NAME,
     Driver,
     case_row,
+    certs,
     refused,
     scores,
+    view,
 )
 from workflow import registry
 from workflow.domain.certificates import expires_at
@@ -27,24 +29,11 @@ from workflow.errors import Forbidden, GuardFailed, InvalidInput
 from workflow.i18n import label
 from workflow.store.audit import verify
 from workflow.store.db import write_transaction
-from workflow.store.queries import allowed, case_view
-from workflow.store.schema import audit_entries, certificates, deadlines, outbox
+from workflow.store.queries import allowed
+from workflow.store.schema import audit_entries, deadlines, outbox
 from workflow.sweep import Sweeper
 
 IP = {"certificate_no": "4-0123456", "registered_on": "2021-05-17"}
-
-
-def view(world: World, code: str) -> dict[str, Any]:
-    with world.app.db.connect() as conn:
-        return case_view(conn, code)
-
-
-def certs(world: World, code: str) -> list[dict[str, Any]]:
-    case_id = case_row(world.app, code)["id"]
-    with world.app.db.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(
-            select(certificates).where(certificates.c.case_id == case_id)
-            .order_by(certificates.c.id))]
 
 
 def reopen_and_fail(drive: Driver, reason: str, end: str) -> str:
