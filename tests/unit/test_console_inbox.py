@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import event
 
 from states.model import DISCRETIONARY_TRIGGERS
-from tests.api_support import TestClient
+from tests.api_support import TestClient, client
 from tests.support import DOCS, World
 from workflow.store import inbox, queries
+from workflow.web.api.config import ApiConfig
 from workflow.web.console import forms
 
 
@@ -144,3 +145,25 @@ def test_an_unknown_view_or_state_falls_back_without_an_error(
     assert api.get("/console/inbox?view=nonsense").status_code == 200
     r = api.get("/console/inbox?view=state&state=<b>x</b>")
     assert r.status_code == 200 and "<b>x</b>" not in r.text
+
+
+def test_a_long_list_comes_a_page_at_a_time_and_says_how_many_in_all(
+        shared: World, data: dict[str, tuple[str, str]]) -> None:
+    """With 5 rows a page, the supervisor's "all" view says "1–5 of T", links to the next page
+    (keeping the view), and the pages together list every case once."""
+    sign_in_as = shared.tokens["supervisor"]
+    with client(shared.app, ApiConfig(page_limit=5)) as api:
+        api.post("/console/sign-in", data={"token": sign_in_as})
+        page = api.get("/console/inbox?view=all").text
+        with shared.app.db.connect() as conn:
+            total = queries.count_cases(conn, shared.clock.now())
+        assert f"Hồ sơ 1–5 trên tổng số {total}" in page
+        assert 'href="/console/inbox?view=all&amp;page=2"' in page and 'rel="prev"' not in page
+        pages = -(-total // 5)
+        seen: list[str] = []
+        for n in range(1, pages + 1):
+            seen += listed(api.get(f"/console/inbox?view=all&page={n}").text)
+        assert len(seen) == len(set(seen)) == total
+        last = api.get(f"/console/inbox?view=all&page={pages}").text
+        assert 'rel="next"' not in last and 'rel="prev"' in last
+        assert api.get("/console/inbox?page=abc").status_code == 200

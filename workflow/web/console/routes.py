@@ -103,24 +103,39 @@ def sign_out() -> Response:
 
 @router.get("/inbox")
 def inbox(request: Request, view: str | None = None, state: str | None = None,
-          overdue: str | None = None) -> Response:
+          overdue: str | None = None, page: str | None = None) -> Response:
     """My work by default (cases with an action for me, most urgent first); all cases in my
-    scope, the overdue ones, or those in one state one click away."""
+    scope, the overdue ones, or those in one state one click away; a page at a time, with
+    "N–M of T" and links to the pages either side."""
     try:
         actor, _ = signed_in(request)
     except OcopError as error:
         return failed(request, error)
     app = ocop(request)
     shown = work.view_of(actor.role, "overdue" if overdue and not view else view, state)
-    now = app.clock.now()
+    now, size = app.clock.now(), request.app.state.config.page_limit
+    number = int(page) if page and page.isdigit() and 0 < int(page) < 10**6 else 1
     mine = work.work_condition(actor, now) if shown == "mine" else None
+    filters = work.view_filters(shown, state)
     with app.db.connect() as conn:
-        rows = queries.list_cases(conn, now, actor=actor, where=mine,
-                                  limit=request.app.state.config.page_limit,
-                                  **work.view_filters(shown, state))
+        rows = queries.list_cases(conn, now, actor=actor, where=mine, limit=size,
+                                  offset=(number - 1) * size, **filters)
+        total = queries.count_cases(conn, now, actor=actor, where=mine, **filters)
+    first = (number - 1) * size + 1
     return render(request, "inbox.html", actor=actor, rows=rows, view=shown,
                   state=state if state in states.ALL_STATES else "",
-                  states=list(states.ALL_STATES), can_work=work.has_work(actor.role))
+                  states=list(states.ALL_STATES), can_work=work.has_work(actor.role),
+                  total=total, first=first, last=first + len(rows) - 1,
+                  links=_page_links(request, number, first + len(rows) - 1 < total))
+
+
+def _page_links(request: Request, number: int, more: bool) -> dict[str, str | None]:
+    """The previous and next pages' addresses, keeping the view and its filters."""
+    def at(n: int) -> str:
+        query = {k: v for k, v in request.query_params.items() if k not in ("page", "lang")}
+        return f"/console/inbox?{urlencode({**query, 'page': n})}"
+    return {"previous": at(number - 1) if number > 1 else None,
+            "next": at(number + 1) if more else None}
 
 
 def case_context(request: Request, actor: Actor, token: str, code: str) -> dict[str, Any]:
