@@ -8,7 +8,10 @@ from states.model import (
     CENTRAL_REVIEW,
     CERTIFIED,
     CITY_OFFICER,
+    CITY_RATING,
     COMMUNE_OFFICER,
+    DISTRICT_OFFICER,
+    DISTRICT_REVIEW,
     DRAFT,
     EXPIRED,
     NEEDS_COMPLETION,
@@ -41,10 +44,31 @@ def completion_rows(askers: dict[str, str]) -> list[Transition]:
         for state, role in askers.items()
     ]
     rows += [
-        Transition("resubmit", NEEDS_COMPLETION, state, roles(PRODUCER))
+        Transition("resubmit", NEEDS_COMPLETION, state, roles(PRODUCER),
+                   conditions=("returns_to_asker",))
         for state in askers
     ]
     return rows
+
+
+def district_score_rows(onward: str, certifies: bool) -> list[Transition]:
+    """``record_district_score``: rejected, certified by the district (when ``certifies``), or
+    on to ``onward`` — in this order, each row under its outcome predicate."""
+    routes = [(REJECTED, "fails_review"), (CERTIFIED, "district_certifies_band"),
+              (onward, "beyond_district")]
+    return [Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER),
+                       conditions=(name,))
+            for dest, name in routes if certifies or dest != CERTIFIED]
+
+
+def city_score_rows() -> list[Transition]:
+    """``record_city_score``: rejected, certified at a level of the version's ``city_levels``,
+    or on to central review — in this order, each row under its outcome predicate (they
+    exclude one another, so exactly one holds)."""
+    routes = [(REJECTED, "city_rejects"), (CERTIFIED, "city_certifies_band"),
+              (CENTRAL_REVIEW, "central_candidate")]
+    return [Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER),
+                       conditions=(name,)) for dest, name in routes]
 
 
 def shared_rows(review_states: Iterable[str]) -> list[Transition]:

@@ -40,6 +40,20 @@ DISCRETIONARY_TRIGGERS = frozenset({"withdraw", "revoke", "open_reevaluation"})
 # dossiers, and the importer acting as the system); never a producer (DOMAIN.md §2).
 PINNING_ROLES = frozenset({"city_officer", "admin", "system"})
 
+# The names a row's ``conditions`` may use; each is implemented once, as a small function of
+# the facts and the computed score, in ``workflow.domain.outcomes``.
+OUTCOME_PREDICATES = frozenset({
+    "fails_review",            # a mandatory criterion failed, or the score is below 50
+    "district_certifies_band",  # passed, and the district certifies the stars scored
+    "beyond_district",         # passed, and the stars scored go on past the district
+    "central_candidate",       # passed, at the central threshold, no star cap
+    "city_certifies_band",     # passed, not a central candidate, the city certifies the stars
+    "city_rejects",            # neither of the two above
+    "prescore_unmet",          # a commune pre-score criterion was not met
+    "prescore_met",            # every commune pre-score criterion was met
+    "returns_to_asker",        # the row leads back to the state that asked for completion
+})
+
 ROLES = (PRODUCER, COMMUNE_OFFICER, DISTRICT_OFFICER, IP_OFFICER, CITY_OFFICER, SUPERVISOR, ADMIN)
 ALL_ROLES = (*ROLES, SYSTEM)
 
@@ -49,9 +63,10 @@ class Transition:
     """One row of the lifecycle table.
 
     ``dest`` may be ``None`` for an internal event (an audited act that does not move the case).
-    When one trigger has several rows from the same source, the engine computes the outcome
-    (the destination) before firing and the machine takes the row that leads there.
     ``guards`` are names of checks that refuse the event with a sentence when they fail.
+    ``conditions`` are names of outcome predicates (``OUTCOME_PREDICATES``): when one trigger
+    has several rows from the same source, each carries its conditions and the version's shared
+    machine fires the first row, in table order, whose conditions all hold.
     """
 
     trigger: str
@@ -59,6 +74,7 @@ class Transition:
     dest: str | None
     roles: frozenset[str]
     guards: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

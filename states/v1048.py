@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.common import (
+    SHARED_CLOCKS,
+    city_score_rows,
+    completion_rows,
+    district_score_rows,
+    many,
+    roles,
+    shared_rows,
+)
 from states.groups import GROUPS_1048
 from states.model import (
     CENTRAL_REVIEW,
@@ -37,10 +45,8 @@ LIFECYCLE = Lifecycle(
         *many("start_review", [REGISTERED, REEVALUATION], DISTRICT_REVIEW,
               roles(DISTRICT_OFFICER)),
         *completion_rows({DISTRICT_REVIEW: DISTRICT_OFFICER, CITY_RATING: CITY_OFFICER}),
-        *(Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER))
-          for dest in (REJECTED, CITY_RATING)),
-        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER))
-          for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        *district_score_rows(CITY_RATING, certifies=False),
+        *city_score_rows(),
         Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
                    ("central_decision",)),
         *shared_rows(REVIEW_STATES),

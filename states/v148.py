@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.common import (
+    SHARED_CLOCKS,
+    city_score_rows,
+    completion_rows,
+    district_score_rows,
+    many,
+    roles,
+    shared_rows,
+)
 from states.groups import GROUPS, MAP_1048_TO_148
 from states.model import (
     CENTRAL_REVIEW,
@@ -40,12 +48,10 @@ LIFECYCLE = Lifecycle(
               roles(DISTRICT_OFFICER)),
         *completion_rows({DISTRICT_REVIEW: DISTRICT_OFFICER, IP_CHECK: IP_OFFICER,
                           CITY_RATING: CITY_OFFICER}),
-        *(Transition("record_district_score", DISTRICT_REVIEW, dest, roles(DISTRICT_OFFICER))
-          for dest in (REJECTED, CERTIFIED, IP_CHECK)),
+        *district_score_rows(IP_CHECK, certifies=True),
         Transition("verify_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("ip_certificate",)),
         Transition("record_no_ip", IP_CHECK, CERTIFIED, roles(IP_OFFICER), ("reason_required",)),
-        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER))
-          for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        *city_score_rows(),
         Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
                    ("central_decision",)),
         *shared_rows(REVIEW_STATES),

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.common import (
+    SHARED_CLOCKS,
+    city_score_rows,
+    completion_rows,
+    many,
+    roles,
+    shared_rows,
+)
 from states.groups import GROUPS, MAP_1048_TO_148
 from states.model import (
     CENTRAL_REVIEW,
@@ -42,11 +49,11 @@ LIFECYCLE = Lifecycle(
                           CITY_RATING: CITY_OFFICER}),
         # §9: a criterion not met is recorded and ends the case rejected, the criteria named.
         *(Transition("record_commune_prescore", COMMUNE_PRESCORE, dest, roles(COMMUNE_OFFICER),
-                     ("prescore_criteria",)) for dest in (REJECTED, IP_CHECK)),
+                     ("prescore_criteria",), (name,))
+          for dest, name in ((REJECTED, "prescore_unmet"), (IP_CHECK, "prescore_met"))),
         Transition("verify_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("ip_certificate",)),
         Transition("record_no_ip", IP_CHECK, CITY_RATING, roles(IP_OFFICER), ("reason_required",)),
-        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER))
-          for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        *city_score_rows(),
         Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
                    ("central_decision",)),
         *shared_rows(REVIEW_STATES),

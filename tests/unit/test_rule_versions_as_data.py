@@ -8,11 +8,19 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 import states
-from states.common import SHARED_CLOCKS, completion_rows, many, roles, shared_rows
+from states.common import (
+    SHARED_CLOCKS,
+    city_score_rows,
+    completion_rows,
+    many,
+    roles,
+    shared_rows,
+)
 from states.groups import GROUPS, MAP_1048_TO_148
 from states.model import (
     CENTRAL_REVIEW,
@@ -33,8 +41,10 @@ from states.model import (
 )
 from tests.support import DOCS, World, sim_sheets
 from tests.unit.lifecycle_support import refused
-from workflow.domain import effects, machines
+from workflow.domain import machines, outcomes
 from workflow.domain.decide import PlanOffTable
+from workflow.domain.facts import Facts
+from workflow.domain.plan import Plan
 from workflow.errors import InvalidInput
 from workflow.store import queries
 from workflow.store.audit import verify
@@ -51,8 +61,7 @@ CITY_ONLY = Lifecycle(
     transitions=(
         *many("start_review", [REGISTERED, REEVALUATION], CITY_RATING, roles(CITY_OFFICER)),
         *completion_rows({CITY_RATING: CITY_OFFICER}),
-        *(Transition("record_city_score", CITY_RATING, dest, roles(CITY_OFFICER))
-          for dest in (REJECTED, CERTIFIED, CENTRAL_REVIEW)),
+        *city_score_rows(),
         Transition("record_central_result", CENTRAL_REVIEW, CERTIFIED, roles(CITY_OFFICER),
                    ("central_decision",)),
         *shared_rows((CITY_RATING,)),
@@ -138,29 +147,44 @@ def _versions() -> list[str]:
 
 
 @pytest.mark.parametrize("version", _versions())
-def test_every_destination_of_every_trigger_comes_from_the_table(
-        version: str, city_only: Lifecycle) -> None:
-    """For every row of every version the shared machine fires it when the plan names its
-    destination, and fires nothing for any destination the table does not have there."""
+def test_every_routed_row_is_chosen_by_its_named_conditions(
+        version: str, city_only: Lifecycle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For every trigger with several rows from one state, in every version: every row names
+    outcome predicates, and with its predicates holding for it alone the shared machine fires
+    exactly that row; with none holding it fires nothing."""
     lc = states.lifecycle(version)
-    for row in lc.transitions:
-        assert machines.fire(version, row.source, row.trigger, row.dest) == (
-            row.dest or row.source), row
-        listed = {r.dest for r in lc.rows(row.trigger, row.source)}
-        for wrong in (set(lc.states) | {None}) - listed:
-            assert machines.fire(version, row.source, row.trigger, wrong) is None, (row, wrong)
+    routed = {(r.trigger, r.source) for r in lc.transitions if lc.is_routed(r.trigger, r.source)}
+    assert routed
+    facts, plan = cast(Facts, None), Plan()
+    for trigger, source in routed:
+        rows = lc.rows(trigger, source)
+        assert all(r.conditions for r in rows), rows
+        names = {n for r in rows for n in r.conditions}
+        for row in rows:
+            for name in names:
+                holds = name in row.conditions  # and only when asked about this row
+                monkeypatch.setitem(outcomes.PREDICATES, name,
+                                    lambda f, p, d, holds=holds, want=row.dest: holds and d == want)
+            fired = machines.fire(version, source, trigger, facts, plan)
+            assert fired is not None and fired.dest == row.dest, (row, fired)
+        for name in names:
+            monkeypatch.setitem(outcomes.PREDICATES, name, lambda f, p, d: False)
+        assert machines.fire(version, source, trigger, facts, plan) is None
 
 
-def test_a_plan_that_disagrees_with_the_table_is_an_error_not_a_choice(
+def test_an_event_no_row_holds_for_is_an_error_not_a_choice(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Effects that plan ``submit`` from draft into ``certified`` (no such row) make the engine
-    raise an internal error; the case is not moved and nothing is written."""
+    """If no row of ``resubmit`` has conditions that hold (its ``returns_to_asker`` made false),
+    the engine raises an internal error; the case is not moved and nothing is written."""
     code = world.register()
-    monkeypatch.setitem(effects.HANDLERS, "submit", lambda f: effects.Plan("certified"))
+    world.fire(code, "submit", "producer1", DOCS)
+    world.fire(code, "start_review", "commune1")
+    world.fire(code, "request_completion", "commune1", {"days": 10}, reason="thiếu ảnh")
+    monkeypatch.setitem(outcomes.PREDICATES, "returns_to_asker", lambda f, p, d: False)
     with world.app.db.connect() as conn:
         before = queries.case_view(conn, code)
     with pytest.raises(PlanOffTable, match="no row of the 1489 table"):
-        world.fire(code, "submit", "producer1", DOCS)
+        world.fire(code, "resubmit", "producer1", DOCS)
     with world.app.db.connect() as conn:
         assert queries.case_view(conn, code) == before
 

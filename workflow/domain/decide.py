@@ -2,9 +2,10 @@
 ``WorkflowEngine.apply_in`` and the scheduler's batch both decide through here, and
 ``queries.allowed`` ("what may I do now") is the same decision as a dry run (:func:`dry_run`).
 
-The destination always comes from the table: the plan names an outcome, the version's shared
-machine fires the row that leads there, and a plan no row leads to is an internal error
-(:class:`PlanOffTable`), never a silent choice.
+The destination always comes from the table: effects compute the plan (score, stars), the
+version's shared machine fires the first row whose named outcome predicates hold for it, and
+an event for which no row's conditions hold is an internal error (:class:`PlanOffTable`),
+never a silent choice.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ Rows = tuple[states.Transition, ...]
 
 
 class PlanOffTable(AssertionError):
-    """The effects planned a destination no row of the version's table leads to: a bug in
-    the code, never the user's input."""
+    """No row of the version's table has conditions that hold for the event: a bug in the
+    table or its predicates, never the user's input."""
 
 
 def facts_for(case: dict[str, Any], event: Event, now: datetime, settings: Settings,
@@ -72,16 +73,16 @@ def screen(facts: Facts, certificate: Loader, dry_run: bool = False) -> tuple[Ro
 
 
 def decide(facts: Facts, certificate: Loader) -> tuple[effects.Plan, str]:
-    """The checks of :func:`screen`, then the plan and the destination the shared machine
-    fires for it."""
-    rows, _ = screen(facts, certificate)
-    plan = effects.plan(facts, rows[0].dest)
+    """The checks of :func:`screen`, the plan, the row the shared machine fires for it, and
+    the plan settled for that row's destination; returns the plan and the state after."""
+    screen(facts, certificate)
+    plan = effects.plan(facts)
     trigger = facts.event.trigger
-    dest = machines.fire(facts.rule_version, facts.state, trigger, plan.dest)
-    if dest is None:
-        raise PlanOffTable(f"{trigger} from {facts.state} planned {plan.dest}, which no row of "
-                           f"the {facts.rule_version} table leads to")
-    return plan, dest
+    fired = machines.fire(facts.rule_version, facts.state, trigger, facts, plan)
+    if fired is None:
+        raise PlanOffTable(f"{trigger} from {facts.state}: no row of the {facts.rule_version} "
+                           "table has conditions that hold")
+    return effects.settle(facts, plan, fired.dest), fired.state
 
 
 def wrong_state(f: Facts, lc: states.Lifecycle) -> WrongState:

@@ -1,12 +1,13 @@
 """What each trigger does to a case besides moving it: scores, stars, caps, certificates.
 
-``plan`` is pure: it reads the facts and returns a ``Plan``; the engine writes it.
+``plan`` and ``settle`` are pure: they read the facts and return a ``Plan``; the engine writes
+it. Neither chooses the destination: the version's machine does, by the outcome predicates the
+table's rows name (``outcomes``), between the two.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import states
@@ -14,42 +15,34 @@ from states.model import (
     CENTRAL_REVIEW,
     CERTIFIED,
     IP_CHECK,
-    REEVALUATION,
     REJECTED,
     TERMINAL_STATES,
     WITHDRAWN,
 )
 from workflow.domain import explain
 from workflow.domain.facts import Facts
-from workflow.domain.scoring import Sheet, capped, mean_score, parse_sheets, stars_for
+from workflow.domain.plan import Issue, Plan
+from workflow.domain.scoring import capped, mean_score, parse_sheets, stars_for
 from workflow.errors import GuardFailed
 
-
-@dataclass(frozen=True)
-class Issue:
-    stars: int
-    level: str  # district | city | central
-    decision_no: str | None = None
+__all__ = ["HANDLERS", "SETTLERS", "Issue", "Plan", "plan", "settle"]
 
 
-@dataclass
-class Plan:
-    dest: str | None
-    updates: dict[str, Any] = field(default_factory=dict)
-    sheets: list[Sheet] = field(default_factory=list)
-    sheet_level: str | None = None
-    mandatory_ok: bool = True
-    issue: Issue | None = None
-    end_certificates: str | None = None  # expired | revoked
-    audit: dict[str, Any] = field(default_factory=dict)
-
-
-def plan(facts: Facts, single_dest: str | None) -> Plan:
+def plan(facts: Facts) -> Plan:
+    """What the event does before its destination is known: scores, stars, caps, updates.
+    The version's machine then picks the row (``outcomes``) and :func:`settle` finishes it."""
     handler = HANDLERS.get(facts.event.trigger)
-    if handler is None:
-        decided = Plan(single_dest, audit=_echo(facts))
-    else:
-        decided = handler(facts)
+    return Plan(audit=_echo(facts)) if handler is None else handler(facts)
+
+
+def settle(facts: Facts, decided: Plan, dest: str | None) -> Plan:
+    """``decided`` once the machine fired the row leading to ``dest`` (``None`` for an
+    internal event): the certificate, the stars a rejection clears, the explanation."""
+    decided.dest = dest
+    trigger = facts.event.trigger
+    if trigger in SETTLERS:
+        SETTLERS[trigger](facts, decided)
+    if trigger in HANDLERS:
         explain.annotate(facts, decided)  # why: a reason code the console renders in words
     _reevaluation_fate(facts, decided)
     if decided.issue is not None and facts.certificate is not None:  # audited, never silent
@@ -88,7 +81,7 @@ def _scored(f: Facts, level: str) -> tuple[Plan, float, int]:
     score = mean_score(sheets)
     cap = f.case["star_cap"]
     stars = capped(stars_for(score), cap)
-    p = Plan(None, updates={"score": score, "stars": stars}, sheets=sheets, sheet_level=level,
+    p = Plan(updates={"score": score, "stars": stars}, sheets=sheets, sheet_level=level,
              mandatory_ok=mandatory)
     p.audit = {"score": score, "stars": stars, "mandatory_ok": mandatory,
                "sheets": [{"member": s.member, "a": s.a, "b": s.b, "c": s.c} for s in sheets]}
@@ -97,26 +90,24 @@ def _scored(f: Facts, level: str) -> tuple[Plan, float, int]:
     return p, score, stars
 
 
-def _reject(p: Plan, why: str) -> Plan:
+def _reject(p: Plan, why: str) -> None:
     """Rejected cases keep their score but have no stars (DOMAIN.md §9)."""
-    p.dest = REJECTED
     p.updates["stars"] = None
     p.audit["stars"] = None
     p.audit["outcome"] = why
-    return p
 
 
-def _onward(f: Facts) -> str:
-    """The destination of the event's row that neither rejects nor certifies."""
-    rows = states.lifecycle(f.rule_version).rows(f.event.trigger, f.state)
-    (dest,) = {r.dest for r in rows if r.dest not in (REJECTED, CERTIFIED)}
-    return str(dest)
+def _why_rejected(f: Facts, p: Plan) -> str:
+    if not p.mandatory_ok:
+        return "a mandatory criterion failed"
+    if stars_for(float(p.updates["score"])) < 3:
+        return f"score {p.updates['score']} is below 50"
+    return f"under rule version {f.rule_version} the city does not certify {p.updates['stars']}★"
 
 
 def start_review(f: Facts) -> Plan:
     lc = states.lifecycle(f.rule_version)
-    (row,) = lc.rows("start_review", f.state)
-    p = Plan(row.dest, updates={"score": None, "stars": None, "star_cap": None},
+    p = Plan(updates={"score": None, "stars": None, "star_cap": None},
              audit={"rule_version": f.rule_version, "pinned": bool(f.case["rules_pinned"])})
     group = f.case["product_group"]
     if group not in lc.groups and group in lc.group_map:  # a 1048-era label, re-evaluated
@@ -128,7 +119,7 @@ def start_review(f: Facts) -> Plan:
 def open_reevaluation(f: Facts) -> Plan:
     """The reason is kept until the re-evaluation ends; a rule-version pin is lifted, since
     the new evaluation follows the version in force on its own date (DOMAIN.md §2)."""
-    p = Plan(REEVALUATION, updates={"reevaluation_reason": f.data["reason"]}, audit=_echo(f))
+    p = Plan(updates={"reevaluation_reason": f.data["reason"]}, audit=_echo(f))
     if f.case["rules_pinned"]:
         p.updates["rules_pinned"] = False
         p.audit["pin_lifted"] = f.case["rule_version"]
@@ -136,86 +127,83 @@ def open_reevaluation(f: Facts) -> Plan:
 
 
 def record_district_score(f: Facts) -> Plan:
-    lc = states.lifecycle(f.rule_version)
-    p, score, stars = _scored(f, "district")
-    if not p.mandatory_ok:
-        return _reject(p, "a mandatory criterion failed")
-    if stars < 3:
-        return _reject(p, f"score {score} is below 50")
-    if stars in lc.district_certifies:
-        p.dest, p.issue = CERTIFIED, Issue(stars, "district")
-        return p
-    p.dest = _onward(f)
-    if p.dest == IP_CHECK:
+    return _scored(f, "district")[0]
+
+
+def settle_district_score(f: Facts, p: Plan) -> None:
+    if p.dest == REJECTED:
+        _reject(p, _why_rejected(f, p))
+    elif p.dest == CERTIFIED:
+        p.issue = Issue(int(p.updates["stars"]), "district")
+    elif p.dest == IP_CHECK:
         p.audit["outcome"] = "potential 4★: the trademark certificate is checked next"
-    return p
 
 
 def record_commune_prescore(f: Facts) -> Plan:
     criteria = f.data["criteria"]
-    unmet = [c for c, met in criteria.items() if not met]
-    p = Plan(_onward(f), audit={"criteria": criteria})
+    p = Plan(audit={"criteria": criteria})
     if "sheets" in f.data:
         scored, score, _ = _scored(f, "commune")
         p.sheets, p.sheet_level, p.audit["prescore"] = scored.sheets, "commune", score
         p.mandatory_ok, p.updates["score"] = scored.mandatory_ok, score
-    if unmet:
-        _reject(p, "a pre-score criterion was not met")
-        p.audit["unmet"] = unmet
     return p
+
+
+def settle_commune_prescore(f: Facts, p: Plan) -> None:
+    if p.dest == REJECTED:
+        _reject(p, "a pre-score criterion was not met")
+        p.audit["unmet"] = [c for c, met in f.data["criteria"].items() if not met]
 
 
 def verify_ip(f: Facts) -> Plan:
-    return Plan(_onward(f), updates={"star_cap": None}, audit=_echo(f))
+    return Plan(updates={"star_cap": None}, audit=_echo(f))
 
 
 def record_no_ip(f: Facts) -> Plan:
-    lc = states.lifecycle(f.rule_version)
-    (row,) = lc.rows("record_no_ip", f.state)
-    if row.dest == CERTIFIED:
-        return Plan(CERTIFIED, updates={"star_cap": 3, "stars": 3},
-                    issue=Issue(3, lc.no_ip_level),
-                    audit={"outcome": f"no trademark certificate: {lc.no_ip_level} 3★"})
-    return Plan(row.dest, updates={"star_cap": 3},
-                audit={"outcome": "no trademark certificate: at most 3★"})
+    return Plan(updates={"star_cap": 3})
+
+
+def settle_no_ip(f: Facts, p: Plan) -> None:
+    """The table says whether no trademark certificate ends in a 3★ certificate here."""
+    if p.dest == CERTIFIED:
+        level = states.lifecycle(f.rule_version).no_ip_level
+        p.updates["stars"], p.issue = 3, Issue(3, level)
+        p.audit["outcome"] = f"no trademark certificate: {level} 3★"
+    else:
+        p.audit["outcome"] = "no trademark certificate: at most 3★"
 
 
 def record_city_score(f: Facts) -> Plan:
-    lc = states.lifecycle(f.rule_version)
-    p, score, stars = _scored(f, "city")
-    if not p.mandatory_ok:
-        return _reject(p, "a mandatory criterion failed")
-    if stars < 3:
-        return _reject(p, f"score {score} is below 50")
-    if score >= f.settings.central_threshold and f.case["star_cap"] is None:
+    return _scored(f, "city")[0]
+
+
+def settle_city_score(f: Facts, p: Plan) -> None:
+    if p.dest == REJECTED:
+        _reject(p, _why_rejected(f, p))
+    elif p.dest == CENTRAL_REVIEW:
         # Potential 5★ is not 5★: the case holds its city 4★ until the central result.
-        p.dest, p.issue = CENTRAL_REVIEW, Issue(4, "city")
+        p.issue = Issue(4, "city")
         p.updates["stars"] = p.audit["stars"] = 4
         p.audit["outcome"] = "potential 5★: city 4★ certificate while the ministry reviews"
-        return p
-    stars = min(stars, 4)
-    level = lc.city_levels.get(stars)
-    if level is None:
-        return _reject(p, f"under rule version {f.rule_version} the city does not certify "
-                          f"{stars}★")
-    p.dest, p.issue = CERTIFIED, Issue(stars, level)
-    p.updates["stars"] = stars
-    if stars < stars_for(score):
-        p.updates["star_cap"] = stars
-    return p
+    elif p.dest == CERTIFIED:
+        stars = min(int(p.updates["stars"]), 4)
+        p.issue = Issue(stars, states.lifecycle(f.rule_version).city_levels[stars])
+        p.updates["stars"] = stars
+        if stars < stars_for(float(p.updates["score"])):
+            p.updates["star_cap"] = stars
 
 
 def record_central_result(f: Facts) -> Plan:
     audit = {"passed": f.data["passed"], "decision_no": f.data["decision_no"]}
     if f.data["passed"]:
-        return Plan(CERTIFIED, updates={"stars": 5},
+        return Plan(updates={"stars": 5},
                     issue=Issue(5, "central", f.data["decision_no"]), audit=audit)
-    return Plan(CERTIFIED, updates={"stars": 4, "star_cap": 4}, audit=audit)
+    return Plan(updates={"stars": 4, "star_cap": 4}, audit=audit)
 
 
 def request_completion(f: Facts) -> Plan:
     days = f.data.get("days")
-    return Plan(states.model.NEEDS_COMPLETION, updates={"return_state": f.state},
+    return Plan(updates={"return_state": f.state},
                 audit={"asked_by_state": f.state, **({"days": days} if days else {})})
 
 
@@ -223,25 +211,24 @@ def resubmit(f: Facts) -> Plan:
     back = f.case["return_state"]
     if back is None:
         raise GuardFailed("no_return_state", case=f.code)
-    return Plan(back, updates={"return_state": None}, audit={"returns_to": back, **_echo(f)})
+    return Plan(updates={"return_state": None}, audit={"returns_to": back, **_echo(f)})
 
 
 def submit(f: Facts) -> Plan:
     docs = list(dict.fromkeys([*f.case["dossier"].get("documents", []),
                                *f.data.get("documents", [])]))
-    return Plan(states.model.REGISTERED,
-                updates={"dossier": {**f.case["dossier"], "documents": docs}}, audit=_echo(f))
+    return Plan(updates={"dossier": {**f.case["dossier"], "documents": docs}}, audit=_echo(f))
 
 
 def expire(f: Facts) -> Plan:
     number = f.certificate["number"] if f.certificate else None
-    return Plan(states.model.EXPIRED, end_certificates="expired",
+    return Plan(end_certificates="expired",
                 audit={**_echo(f), "certificate": number})
 
 
 def revoke(f: Facts) -> Plan:
     number = f.certificate["number"] if f.certificate else None
-    return Plan(states.model.REVOKED, end_certificates="revoked",
+    return Plan(end_certificates="revoked",
                 audit={**_echo(f), "certificate": number})
 
 
@@ -249,7 +236,7 @@ def expire_certificate(f: Facts) -> Plan:
     """The certificate reached its date while the case is not in a state ``expire`` leaves:
     its status changes, audited on the case, and the case stays where it is."""
     number = f.certificate["number"] if f.certificate else None
-    return Plan(None, end_certificates="expired", audit={"certificate": number})
+    return Plan(end_certificates="expired", audit={"certificate": number})
 
 
 HANDLERS: dict[str, Callable[[Facts], Plan]] = {
@@ -258,4 +245,11 @@ HANDLERS: dict[str, Callable[[Facts], Plan]] = {
         record_city_score, record_central_result, request_completion, resubmit, submit, expire,
         revoke, expire_certificate, open_reevaluation,
     )
+}
+# What a routed trigger does once the machine chose its row.
+SETTLERS: dict[str, Callable[[Facts, Plan], None]] = {
+    "record_district_score": settle_district_score,
+    "record_commune_prescore": settle_commune_prescore,
+    "record_no_ip": settle_no_ip,
+    "record_city_score": settle_city_score,
 }

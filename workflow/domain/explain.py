@@ -2,21 +2,19 @@
 data (``"explain": {"code": "ip_cap_3", "score": 82.5, ...}``) and rendered in the reader's
 language from the catalogue's ``explain`` kind.
 
-:func:`annotate` runs when the engine plans an event (``effects.plan``); :func:`sentence` turns
+:func:`annotate` runs when the engine settles an event (``effects.settle``); :func:`sentence` turns
 a recorded entry back into one sentence.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from states.model import CENTRAL_REVIEW, CERTIFIED, CITY_RATING, IP_CHECK, REJECTED
+from workflow.domain.facts import Facts
+from workflow.domain.plan import Plan
 from workflow.domain.scoring import stars_for
 from workflow.i18n import label, text
-
-if TYPE_CHECKING:
-    from workflow.domain.effects import Plan
-    from workflow.domain.facts import Facts
 
 # The triggers whose outcome the engine computes; only their entries carry an explanation.
 EXPLAINED = ("record_district_score", "record_no_ip", "record_city_score",

@@ -4,42 +4,68 @@ A case is not attached with ``add_model``: that binds every trigger and ``is_<st
 onto the model and costs ~150 µs per event (measured), most of a transition's CPU time. The
 machine's ``Event`` is fired on a small stand-in model instead (~18 µs).
 
-Every row carries one named condition, ``leads_to_outcome``: the row fires only when its
-destination is the outcome the engine planned. So the table is the only place a destination
-comes from: a plan whose outcome no row of the table leads to fires nothing, and the engine
-raises instead of choosing (``workflow.domain.decide.PlanOffTable``).
+Each row's conditions are the outcome predicates it names (``outcomes.PREDICATES``); the
+machine tries the trigger's rows from the case's state in table order and fires the first
+whose conditions all hold. So the table is the only place a destination comes from: when no
+row's conditions hold nothing fires, and the engine raises instead of choosing
+(``workflow.domain.decide.PlanOffTable``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from transitions import EventData, Machine
 
 import states
 from states.model import Lifecycle
+from workflow.domain import outcomes
+from workflow.domain.facts import Facts
+from workflow.domain.plan import Plan
 
 
 class _Firing:
-    """Stand-in model for one event: the case's state and the outcome the engine computed."""
+    """Stand-in model for one event: the case's state, the facts and the computed plan, and
+    the destination of the row that fired."""
 
-    __slots__ = ("outcome", "state")
+    __slots__ = ("facts", "fired", "plan", "state")
 
-    def __init__(self, state: str, outcome: str | None) -> None:
+    def __init__(self, state: str, facts: Facts, plan: Plan) -> None:
         self.state = state
-        self.outcome = outcome
+        self.facts = facts
+        self.plan = plan
+        self.fired: str | None = None
 
 
-def leads_to_outcome(event: EventData) -> bool:
-    """The row's destination is the planned outcome (``None`` for an internal event)."""
+class Fired(NamedTuple):
+    state: str  # the case's state afterwards (its state before, for an internal event)
+    dest: str | None  # the fired row's destination (None for an internal event)
+
+
+def _condition(name: str) -> Callable[[EventData], bool]:
+    """The predicate ``name`` as a condition (looked up when asked, so a test may replace it)."""
+    def holds(event: EventData) -> bool:
+        firing: _Firing = event.model  # type: ignore[assignment]
+        dest = event.transition.dest if event.transition is not None else None
+        return outcomes.PREDICATES[name](firing.facts, firing.plan, dest)
+    holds.__name__ = name
+    return holds
+
+
+def _record(event: EventData) -> None:
     firing: _Firing = event.model  # type: ignore[assignment]
-    return event.transition is not None and event.transition.dest == firing.outcome
+    firing.fired = event.transition.dest if event.transition is not None else None
 
 
 def _definition(lc: Lifecycle) -> list[dict[str, Any]]:
+    unknown = {n for row in lc.transitions for n in row.conditions} - set(outcomes.PREDICATES)
+    if unknown:
+        raise KeyError(f"rule version {lc.version} names unknown outcome predicates {unknown}")
     return [{"trigger": row.trigger, "source": row.source, "dest": row.dest,
-             "conditions": [leads_to_outcome]} for row in lc.transitions]
+             "conditions": [_condition(n) for n in row.conditions], "after": [_record]}
+            for row in lc.transitions]
 
 
 @cache
@@ -49,9 +75,9 @@ def machine(version: str) -> Machine:
                    initial=lc.states[0], auto_transitions=False, send_event=True)
 
 
-def fire(version: str, state: str, trigger: str, outcome: str | None) -> str | None:
-    """The state after ``trigger`` from ``state`` when the planned outcome is ``outcome`` (the
-    same state for an internal event), or ``None`` when no row of the table leads there."""
-    firing = _Firing(state, outcome)
+def fire(version: str, state: str, trigger: str, facts: Facts, plan: Plan) -> Fired | None:
+    """The first row of ``trigger`` from ``state`` whose conditions hold for ``facts`` and
+    ``plan``, fired: the state after it and the row's destination; ``None`` when none holds."""
+    firing = _Firing(state, facts, plan)
     moved = machine(version).events[trigger].trigger(firing)
-    return firing.state if moved else None
+    return Fired(firing.state, firing.fired) if moved else None
