@@ -15,6 +15,10 @@ LIFECYCLES: dict[str, Lifecycle] = {
 }
 RULE_VERSIONS = tuple(LIFECYCLES)
 # Every state of every version, in lifecycle order.
+# Triggers only the system fires in every version that has them (expiry, escalation…).
+SYSTEM_TRIGGERS = frozenset(
+    t for lc in LIFECYCLES.values() for t in lc.triggers()
+    if all(row.roles == {"system"} for v in LIFECYCLES.values() for row in v.rows(t)))
 ALL_STATES = tuple(dict.fromkeys(s for lc in LIFECYCLES.values() for s in lc.states))
 
 
@@ -48,6 +52,7 @@ __all__ = [
     "GROUPS_1048",
     "LIFECYCLES",
     "RULE_VERSIONS",
+    "SYSTEM_TRIGGERS",
     "TERMINAL_STATES",
     "Lifecycle",
     "Transition",

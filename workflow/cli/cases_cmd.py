@@ -149,7 +149,7 @@ def allowed(ctx: Context, code: str, as_user: str, as_json: bool) -> None:
     app, lang = ctx.app, i18n.from_env()
     with app.db.connect() as conn:
         actor = registry.actor_named(conn, as_user)
-        rows = queries.allowed(conn, code, actor, app.clock.now(), lang)
+        rows = queries.allowed(conn, code, actor, app.clock.now(), lang, app.settings)
     emit(rows, as_json, lambda rs: "\n".join(
         f"{'✓' if r['allowed'] else '✗'} {r['trigger']:<24} "
         f"{i18n.label('trigger', r['trigger'], lang)}"

@@ -30,18 +30,12 @@ FLOATING = ("registered", "reevaluation")
 VIEWS = ("mine", "all", "overdue", "state")
 
 
-def system_only(lc: states.Lifecycle) -> frozenset[str]:
-    """Triggers only the system fires (expiry, escalation): never a person's work."""
-    return frozenset(t for t in lc.triggers()
-                     if all(r.roles == {"system"} for r in lc.rows(t)))
-
-
 def acting_states(lc: states.Lifecycle, role: str) -> tuple[str, ...]:
-    """The states of ``lc`` from which ``role`` may fire a trigger that moves the case on: not
-    system-only, not discretionary (withdraw, revoke, re-open are always open to someone)."""
-    skip = system_only(lc) | DISCRETIONARY_TRIGGERS
+    """The states of ``lc`` from which ``role`` may fire a trigger that moves the case on (a
+    row naming the role: never a system-only one), not a discretionary one (withdraw, revoke,
+    re-open are always open to someone)."""
     return tuple(sorted({r.source for r in lc.transitions
-                         if role in r.roles and r.trigger not in skip}))
+                         if role in r.roles and r.trigger not in DISCRETIONARY_TRIGGERS}))
 
 
 def has_work(role: str) -> bool:

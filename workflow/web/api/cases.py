@@ -116,7 +116,7 @@ def expected_version(if_match: str | None) -> int | None:
 def allowed_now(app: App, code: str, actor: Actor) -> list[str]:
     try:
         with app.db.connect() as conn:
-            rows = queries.allowed(conn, code, actor, app.clock.now())
+            rows = queries.allowed(conn, code, actor, app.clock.now(), settings=app.settings)
     except OcopError:
         return []
     return [r["trigger"] for r in rows if r["allowed"]]
@@ -139,4 +139,5 @@ def allowed(code: str, request: Request, app: AppDep,
     (``why`` in the ``Accept-Language`` language, ``why_code`` and ``why_params`` stable)."""
     scoped_case(app, actor, code)
     with app.db.connect() as conn:
-        return queries.allowed(conn, code, actor, app.clock.now(), lang_of(request.headers))
+        return queries.allowed(conn, code, actor, app.clock.now(), lang_of(request.headers),
+                               app.settings)

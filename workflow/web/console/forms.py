@@ -20,7 +20,7 @@ CHOICES = {"open_reevaluation": ("reason", REEVALUATION_REASONS, "reevaluation_r
            "revoke": ("reason_code", REVOCATION_REASONS, "revocation_reason")}
 TEXT_FIELDS = {"verify_ip": ("certificate_no", "holder", "registered_on"),
                "record_central_result": ("decision_no",)}
-SYSTEM_ONLY = ("expire", "escalate")
+SYSTEM_ONLY = states.SYSTEM_TRIGGERS  # never offered as a form: only the system fires them
 # Every trigger a person may meet in the console (the audit view's filter, the "done" banner).
 TRIGGERS = tuple(dict.fromkeys(["register", *(t for lc in states.LIFECYCLES.values()
                                               for t in lc.triggers())]))

@@ -8,11 +8,7 @@ from typing import Any
 from workflow.domain.explain import number
 from workflow.i18n import LANGS, label, pick, text
 
-__all__ = ["LANGS", "pick", "state_names", "translator"]
-
-
-def state_names(lang: str, names: list[str] | tuple[str, ...]) -> dict[str, str]:
-    return {name: label("state", name, lang) for name in names}
+__all__ = ["LANGS", "pick", "translator"]
 
 
 def when(value: str | None, lang: str, with_time: bool = True) -> str:

@@ -143,7 +143,7 @@ def case_context(request: Request, actor: Actor, token: str, code: str) -> dict[
     with app.db.connect() as conn:
         check_read(actor, queries.case_row(conn, code))
         view = queries.case_view(conn, code, app.settings.public_url)
-        allowed = queries.allowed(conn, code, actor, app.clock.now())
+        allowed = queries.allowed(conn, code, actor, app.clock.now(), settings=app.settings)
     lc = states.lifecycle(view["rule_version"])
     path = [(h["from"], h["to"]) for h in view["history"] if h["from"] and h["from"] != h["to"]]
     lang = request_lang(request)
