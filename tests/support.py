@@ -18,6 +18,7 @@ from workflow.clock import VIETNAM, FixedClock
 from workflow.config import Settings
 from workflow.domain.facts import Actor, Event
 from workflow.engine import Applied
+from workflow.store import units
 from workflow.store.db import make_engine, write_transaction
 from workflow.store.migrate import upgrade
 
@@ -25,6 +26,11 @@ PG_ADMIN_URL = os.environ.get("OCOP_TEST_PG_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DOCS = {"documents": ["registration_form", "business_plan", "product_standard"]}
 START = datetime(2025, 9, 1, 9, 0, tzinfo=VIETNAM)  # a Monday under rule version 1489
+# Before the 2025 reorganisation: when the district officers' accounts were made.
+BEFORE_2025 = datetime(2025, 1, 6, 9, 0, tzinfo=VIETNAM)
+# The world's units (Hà Nội): Bình Minh took in Cự Khê (Thanh Oai), Hà Đông took in Vạn Phúc.
+BINH_MINH, HA_DONG = "10126", "09556"
+THANH_OAI, HA_DONG_DISTRICT = "old:278", "old:268"
 
 
 @contextmanager
@@ -46,6 +52,8 @@ def pg_database() -> Iterator[str]:
 def make_app(url: str, clock: FixedClock | None = None, **settings: Any) -> App:
     db = make_engine(url)
     upgrade(db)
+    with write_transaction(db) as conn:
+        units.load(conn, ["01"])  # Hà Nội in both eras, as `ocop units load` loads it
     cfg = replace(Settings(database_url=url), **settings)
     return bootstrap(cfg, clock=clock or FixedClock(START), db=db)
 
@@ -56,7 +64,9 @@ def sim_sheets(*parts: tuple[float, float, float], ok: bool = True) -> dict[str,
 
 
 class World:
-    """Producers and users in two districts and two communes, and shortcuts to move cases."""
+    """Producers and users in two communes of Hà Nội (Bình Minh, Hà Đông), the officers of the
+    two districts those communes were in until 2025-06-30 (accounts made before then), and
+    shortcuts to move cases."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -64,23 +74,25 @@ class World:
         now = self.clock.now()
         with write_transaction(app.db) as conn:
             self.p1 = registry.add_producer(conn, now, "HTX Tương Cự Đà", "cooperative",
-                                            "Thanh Oai", "Cự Khê", "p1@example.vn")
+                                            None, BINH_MINH, "p1@example.vn")
             self.p2 = registry.add_producer(conn, now, "Làng lụa Vạn Phúc", "household",
-                                            "Hà Đông", "Vạn Phúc")
+                                            None, HA_DONG)
             people = [
                 ("producer1", "producer", None, None, self.p1),
                 ("producer2", "producer", None, None, self.p2),
-                ("district1", "district_officer", "Thanh Oai", None, None),
-                ("district2", "district_officer", "Hà Đông", None, None),
-                ("commune1", "commune_officer", None, "Cự Khê", None),
-                ("commune2", "commune_officer", None, "Vạn Phúc", None),
+                ("district1", "district_officer", THANH_OAI, None, None),
+                ("district2", "district_officer", HA_DONG_DISTRICT, None, None),
+                ("commune1", "commune_officer", None, BINH_MINH, None),
+                ("commune2", "commune_officer", None, HA_DONG, None),
                 ("ip", "ip_officer", None, None, None),
                 ("city", "city_officer", None, None, None),
                 ("supervisor", "supervisor", None, None, None),
                 ("admin", "admin", None, None, None),
             ]
-            self.tokens = {name: registry.add_user(conn, now, name, role, d, c, p)
-                           for name, role, d, c, p in people}
+            self.tokens = {name: registry.add_user(
+                conn, BEFORE_2025 if role == "district_officer" else now, name, role, d, c, p,
+                token_days=3650)
+                for name, role, d, c, p in people}
             self.actors = {name: registry.actor_named(conn, name) for name, *_ in people}
         self.actors["system"] = Actor("system", "system")
 

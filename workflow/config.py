@@ -37,6 +37,12 @@ class Settings:
     outbox_backoff_seconds: int = 30
     sweep_interval: float = 60.0
     relay_interval: float = 15.0
+    # The province whose units ``ocop units load`` loads by default (statistics code; 01 Hà Nội).
+    province: str = "01"
+    # Who acts at a district stage once the districts ended (2025-07-01): the successor
+    # commune's officer or the city office (OCOP_DISTRICT_SUCCESSOR=commune|city).
+    district_successor: str = "commune_officer"
+    token_days: int = 180  # API tokens expire this many days after they are issued
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -60,8 +66,22 @@ class Settings:
             clock_overrides=overrides,
             public_url=env.get("OCOP_PUBLIC_URL")
             or listen_url(env.get("OCOP_HOST"), env.get("OCOP_PORT")),
+            province=env.get("OCOP_PROVINCE", settings.province).strip() or settings.province,
+            district_successor=successor_role(env.get("OCOP_DISTRICT_SUCCESSOR")),
+            token_days=int(env.get("OCOP_TOKEN_DAYS", settings.token_days)),
             **worker_settings(env, settings),
         )
+
+
+SUCCESSORS = {"commune": "commune_officer", "city": "city_officer"}
+
+
+def successor_role(value: str | None) -> str:
+    """``OCOP_DISTRICT_SUCCESSOR``: ``commune`` (default) or ``city``, as the role it means."""
+    word = (value or "commune").strip().lower()
+    if word not in SUCCESSORS:
+        raise ValueError(f"OCOP_DISTRICT_SUCCESSOR={value!r}: use one of {', '.join(SUCCESSORS)}")
+    return SUCCESSORS[word]
 
 
 def listen_url(host: str | None, port: int | str | None) -> str:

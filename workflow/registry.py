@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 import states
 from states.groups import normalise_group
@@ -15,12 +16,14 @@ from states.model import PINNING_ROLES, ROLES
 from workflow.clock import local
 from workflow.domain import outbox
 from workflow.domain.facts import Actor, norm
-from workflow.domain.permissions import scope_reason
+from workflow.domain.permissions import ended_reason, scope_reason
+from workflow.domain.units import REORGANISED_ON
 from workflow.errors import Forbidden, InvalidInput, NotFound, clause
-from workflow.store import history
+from workflow.store import history, units
 from workflow.store.audit import GENESIS
 from workflow.store.schema import cases, producers, users
 from workflow.store.schema import outbox as outbox_rows
+from workflow.store.schema import units as units_table
 
 KINDS = ("enterprise", "cooperative", "cooperative_group", "household")
 LANGS = ("vi", "en")
@@ -44,19 +47,45 @@ def _choice(value: str, allowed: tuple[str, ...], code: str, choices: str) -> st
     return value
 
 
-def add_producer(conn: Connection, now: Any, name: str, kind: str, district: str,
+def place(conn: Connection, now: datetime, district: str | None,
+          commune: str | None) -> dict[str, Any]:
+    """Where a producer is: the commune (a key, a code or a name, in force on ``now``'s date;
+    before 2025-07-01 the district narrows a name) as the four columns a producer and its cases
+    keep: the names shown and the unit keys scope compares."""
+    day = local(now).date()
+    text = (commune or "").strip()
+    if not text:
+        raise InvalidInput("producer_needs_commune")
+    has_district = bool(norm(district))
+    if has_district and day >= REORGANISED_ON:
+        raise InvalidInput("districts_ended", got=district, since=REORGANISED_ON.isoformat())
+    if has_district and not (text.isdigit() or text.startswith("old:")) and "," not in text:
+        text = f"{text}, {district}"
+    unit = units.resolve(conn, text, ("commune",), on=day, field="commune")
+    parent = units.maybe(conn, unit.parent_key)
+    in_district = parent if parent is not None and parent.level == "district" else None
+    if has_district and in_district is not None:
+        named = units.find(conn, str(district), ("district",))
+        if in_district.key not in {u.key for u in named}:
+            raise InvalidInput("unit_mismatch", got=district, unit=unit.label)
+    return {"commune": unit.name, "commune_code": unit.key,
+            "district": in_district.name if in_district else None,
+            "district_code": in_district.key if in_district else None}
+
+
+def add_producer(conn: Connection, now: Any, name: str, kind: str, district: str | None,
                  commune: str | None = None, email: str | None = None,
                  webhook: str | None = None, lang: str = "vi") -> int:
     _choice(kind, KINDS, "unknown_producer_kind", "producer_kind_choices")
     _choice(lang, LANGS, "unknown_language", "langs")
-    if not norm(name) or not norm(district):
-        raise InvalidInput("producer_needs_name_district")
+    if not norm(name):
+        raise InvalidInput("producer_needs_name")
     if email is not None and "@" not in email:
         raise InvalidInput("email_invalid", got=email)
     if webhook is not None and not webhook.startswith(("http://", "https://")):
         raise InvalidInput("webhook_invalid", got=webhook)
-    row = {"name": norm(name), "kind": kind, "district": norm(district),
-           "commune": norm(commune) or None, "email": email, "webhook_url": webhook,
+    row = {"name": norm(name), "kind": kind, **place(conn, now, district, commune),
+           "email": email, "webhook_url": webhook,
            "webhook_secret": secrets.token_hex(32), "lang": lang, "created_at": now}
     return int(conn.execute(insert(producers).values(**row).returning(producers.c.id))
                .scalar_one())
@@ -69,42 +98,68 @@ def get_producer(conn: Connection, producer_id: int) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def officer_unit(conn: Connection, now: datetime, role: str, district: str | None,
+                 commune: str | None) -> dict[str, Any]:
+    """An officer's unit as the user row keeps it: a commune officer's commune, a district
+    officer's district (only while districts existed), nothing for the other roles."""
+    day = local(now).date()
+    if role == "district_officer":
+        if not norm(district):
+            raise InvalidInput("district_officer_needs_district")
+        unit = units.resolve(conn, district, ("district",), on=day, field="district")
+        return {"district": unit.name, "commune": None, "unit_code": unit.key}
+    if role == "commune_officer":
+        if not norm(commune):
+            raise InvalidInput("commune_officer_needs_commune")
+        unit = units.resolve(conn, commune, ("commune",), on=day, field="commune")
+        return {"district": None, "commune": unit.name, "unit_code": unit.key}
+    return {"district": None, "commune": None, "unit_code": None}
+
+
 def add_user(conn: Connection, now: Any, name: str, role: str, district: str | None = None,
-             commune: str | None = None, producer_id: int | None = None) -> str:
-    """Create a user and return their API token (only its hash is stored)."""
+             commune: str | None = None, producer_id: int | None = None, *,
+             created_by: str | None = None, token_days: int = 180) -> str:
+    """Create a user and return their API token (only its hash is stored); the token expires
+    ``token_days`` after ``now``."""
     _choice(role, ROLES, "unknown_role", "role_choices")
     if role == "producer":
         if producer_id is None:
             raise InvalidInput("producer_user_needs_producer")
         get_producer(conn, producer_id)
-    if role == "district_officer" and not norm(district):
-        raise InvalidInput("district_officer_needs_district")
-    if role == "commune_officer" and not norm(commune):
-        raise InvalidInput("commune_officer_needs_commune")
+    unit = officer_unit(conn, now, role, district, commune)
     if conn.execute(select(users.c.id).where(users.c.name == name)).first():
         raise InvalidInput("user_exists", got=name)
     token = secrets.token_urlsafe(32)
     conn.execute(insert(users).values(
-        name=name, role=role, district=norm(district) or None, commune=norm(commune) or None,
-        producer_id=producer_id, token_hash=token_hash(token), created_at=now))
+        name=name, role=role, **unit, producer_id=producer_id, token_hash=token_hash(token),
+        created_at=now, created_by=created_by,
+        token_expires_at=now + timedelta(days=token_days)))
     return token
 
 
 def actor_from_row(row: Any) -> Actor:
-    return Actor(row.name, row.role, row.district, row.commune, row.producer_id)
+    m = row._mapping
+    return Actor(m["name"], m["role"], m["district"], m["commune"], m["producer_id"],
+                 m["unit_code"], m.get("unit_ended"))
+
+
+def user_query() -> Select[Any]:
+    """Users with the last day of their unit (``unit_ended``) beside them."""
+    return select(users, units_table.c.valid_to.label("unit_ended")).outerjoin(
+        units_table, units_table.c.key == users.c.unit_code)
 
 
 def actor_named(conn: Connection, name: str) -> Actor:
     if name == "system":
         return Actor("system", "system")
-    row = conn.execute(select(users).where(users.c.name == name)).first()
+    row = conn.execute(user_query().where(users.c.name == name)).first()
     if row is None:
         raise NotFound("user_not_found", got=name)
     return actor_from_row(row)
 
 
 def actor_by_token(conn: Connection, token: str) -> Actor | None:
-    row = conn.execute(select(users).where(users.c.token_hash == token_hash(token))).first()
+    row = conn.execute(user_query().where(users.c.token_hash == token_hash(token))).first()
     return actor_from_row(row) if row else None
 
 
@@ -136,17 +191,22 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *
     if reg.rules is not None and actor.role not in PINNING_ROLES:
         raise Forbidden("rules_pin_staff_only", role=actor.role,
                         roles=[r for r in REGISTRARS if r in PINNING_ROLES])
-    probe = {"producer_id": producer["id"], "district": producer["district"],
-             "commune": producer["commune"]}
-    why = scope_reason(actor, probe)
+    day = local(now).date()
+    where = {k: producer[k] for k in ("district", "commune", "district_code", "commune_code")}
+    why = scope_reason(actor, {"producer_id": producer["id"], **where}) or ended_reason(actor, day)
     if why:
         raise Forbidden("producer_out_of_scope", actor=actor.name,
                         action=clause("do_register_for"), producer=producer["name"], why=why)
+    home = units.maybe(conn, producer["commune_code"])
+    if home is None or not home.in_force(day):
+        raise InvalidInput("producer_unit_not_current", producer=producer["name"],
+                           commune=producer["commune"] or "—",
+                           code=producer["commune_code"] or "—")
     token = secrets.token_urlsafe(24)
     case_id = conn.execute(insert(cases).values(
         code=secrets.token_hex(8), producer_id=producer["id"], product=norm(reg.product),
-        product_group=group, subgroup=norm(reg.subgroup) or None, district=producer["district"],
-        commune=producer["commune"], state="draft", version=1, rule_version=version,
+        product_group=group, subgroup=norm(reg.subgroup) or None, **where, state="draft",
+        version=1, rule_version=version,
         rules_pinned=reg.rules is not None, dossier={"documents": list(reg.documents)},
         status_token=token, audit_seq=0, audit_head=GENESIS,
         created_at=now, updated_at=now).returning(cases.c.id)).scalar_one()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from workflow.config import Settings
@@ -17,11 +17,17 @@ def norm(text: str | None) -> str:
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts. ``district``/``commune`` are the officer's unit *names* as shown; ``unit`` is
+    its key, which scope compares, and ``unit_ended`` the last day that unit existed (a
+    district officer's, 2025-06-30): from the next day the officer only reads."""
+
     name: str
     role: str
     district: str | None = None
     commune: str | None = None
     producer_id: int | None = None
+    unit: str | None = None
+    unit_ended: date | None = None
 
 
 SYSTEM_ACTOR = Actor("system", "system")

@@ -12,7 +12,7 @@ is open and "needs input", never refused, so the SQL need not repeat them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, false, not_, or_
@@ -21,8 +21,8 @@ from sqlalchemy.sql.elements import ColumnElement
 import states
 from states.model import DISCRETIONARY_TRIGGERS
 from workflow.clock import local
-from workflow.domain.facts import Actor, norm
-from workflow.domain.permissions import CITY_WIDE
+from workflow.domain.facts import Actor
+from workflow.domain.permissions import CITY_WIDE, acting_roles, ended_reason
 from workflow.store.schema import cases
 
 # States whose rule version is not fixed yet: ``allowed`` reads them under today's version.
@@ -30,12 +30,16 @@ FLOATING = ("registered", "reevaluation")
 VIEWS = ("mine", "all", "overdue", "state")
 
 
-def acting_states(lc: states.Lifecycle, role: str) -> tuple[str, ...]:
+def acting_states(lc: states.Lifecycle, role: str, on: date | None = None,
+                  successor: str = "commune_officer") -> tuple[str, ...]:
     """The states of ``lc`` from which ``role`` may fire a trigger that moves the case on (a
     row naming the role: never a system-only one), not a discretionary one (withdraw, revoke,
-    re-open are always open to someone)."""
-    return tuple(sorted({r.source for r in lc.transitions
-                         if role in r.roles and r.trigger not in DISCRETIONARY_TRIGGERS}))
+    re-open are always open to someone). With ``on``, a district stage counts for the
+    district's ``successor`` once the districts ended (:func:`acting_roles`)."""
+    return tuple(sorted({
+        r.source for r in lc.transitions
+        if role in (r.roles if on is None else acting_roles(r.roles, on, successor))
+        and r.trigger not in DISCRETIONARY_TRIGGERS}))
 
 
 def has_work(role: str) -> bool:
@@ -49,29 +53,34 @@ def in_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.role == "producer":
         return cases.c.producer_id == (actor.producer_id or 0)
     if actor.role == "commune_officer":
-        return cases.c.commune == norm(actor.commune)
+        return cases.c.commune_code == (actor.unit or "")
     if actor.role == "district_officer":
-        return cases.c.district == norm(actor.district)
+        return cases.c.district_code == (actor.unit or "")
     if actor.role in CITY_WIDE:
         return cases.c.id.is_not(None)
     return false()
 
 
-def by_version(role: str) -> ColumnElement[bool]:
+def by_version(role: str, on: date, successor: str) -> ColumnElement[bool]:
     """The case's state is one ``role`` acts from under the case's own rule version."""
     parts = [and_(cases.c.rule_version == v, cases.c.state.in_(acting))
-             for v, lc in states.LIFECYCLES.items() if (acting := acting_states(lc, role))]
+             for v, lc in states.LIFECYCLES.items()
+             if (acting := acting_states(lc, role, on, successor))]
     return or_(false(), *parts)
 
 
-def work_condition(actor: Actor, now: datetime) -> ColumnElement[bool]:
-    """Cases on which ``actor`` has an allowed action at ``now``."""
-    if not has_work(actor.role):
+def work_condition(actor: Actor, now: datetime,
+                   successor: str = "commune_officer") -> ColumnElement[bool]:
+    """Cases on which ``actor`` has an allowed action at ``now`` (``successor``: the settings'
+    ``district_successor``)."""
+    day = local(now).date()
+    if not has_work(actor.role) or ended_reason(actor, day) is not None:
         return false()
-    today = states.lifecycle(states.rule_version_for(local(now).date()))
+    today = states.lifecycle(states.rule_version_for(day))
     floating = and_(not_(cases.c.rules_pinned), cases.c.state.in_(FLOATING))
-    state_ok = or_(and_(not_(floating), by_version(actor.role)),
-                   and_(floating, cases.c.state.in_(acting_states(today, actor.role))))
+    state_ok = or_(and_(not_(floating), by_version(actor.role, day, successor)),
+                   and_(floating, cases.c.state.in_(
+                       acting_states(today, actor.role, day, successor))))
     return and_(state_ok, in_scope(actor))
 
 

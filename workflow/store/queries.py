@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from workflow.clock import iso
 from workflow.config import Settings
 from workflow.domain import decide
-from workflow.domain.facts import Actor, norm
+from workflow.domain.facts import Actor
 from workflow.domain.outbox import FAILED, PRODUCER_KINDS, status_url
 from workflow.errors import InvalidInput, NotFound, render
 from workflow.store.schema import audit_entries, cases, certificates, deadlines, producers
@@ -64,7 +64,8 @@ def case_view(conn: Connection, code: str, public_url: str | None = None) -> dic
         "rule_version": c["rule_version"],
         "producer": {"id": c["producer_id"], "name": c["producer_name"]},
         "product": c["product"], "group": c["product_group"], "subgroup": c["subgroup"],
-        "district": c["district"], "commune": c["commune"], "score": c["score"],
+        "district": c["district"], "commune": c["commune"],
+        "district_code": c["district_code"], "commune_code": c["commune_code"], "score": c["score"],
         "stars": c["stars"], "certificate": certificate_json(cert),
         # "4★, proposed for 5★" during central review: the stars stay 4 until the result.
         "proposed_stars": 5 if c["state"] == "central_review" else None,
@@ -82,8 +83,8 @@ def scoped(q: Select[Any], actor: Actor | None) -> Select[Any]:
     if actor.role == "producer":
         return q.where(cases.c.producer_id == actor.producer_id)
     if actor.role == "district_officer":
-        return q.where(cases.c.district == norm(actor.district))
-    return q.where(cases.c.commune == norm(actor.commune))
+        return q.where(cases.c.district_code == (actor.unit or ""))
+    return q.where(cases.c.commune_code == (actor.unit or ""))
 
 
 MAX_PAGE = 500
@@ -95,8 +96,8 @@ def _case_filters(q: Select[Any], now: datetime, state: str | None, district: st
     q = scoped(q, actor)
     if state:
         q = q.where(cases.c.state == state)
-    if district:
-        q = q.where(cases.c.district == norm(district))
+    if district:  # a unit key: the case's district or commune
+        q = q.where(or_(cases.c.district_code == district, cases.c.commune_code == district))
     if where is not None:
         q = q.where(where)
     if overdue:

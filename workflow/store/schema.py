@@ -59,8 +59,11 @@ producers = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("district", String(120), nullable=False),
+    # Names as shown; the unit keys are what scope compares (workflow/domain/units.py).
+    Column("district", String(120)),
     Column("commune", String(120)),
+    Column("district_code", String(16), index=True),
+    Column("commune_code", String(16), index=True),
     Column("email", String(254)),
     Column("webhook_url", String(500)),
     Column("webhook_secret", String(100), nullable=False),
@@ -75,9 +78,77 @@ users = Table(
     Column("role", String(32), nullable=False),
     Column("district", String(120)),
     Column("commune", String(120)),
+    # The officer's unit (a commune or, until 2025-06-30, a district) by key.
+    Column("unit_code", String(16)),
     Column("producer_id", Integer, ForeignKey("producers.id")),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", TS, nullable=False),
+    Column("created_by", String(120)),
+    Column("token_expires_at", TS),
+    Column("last_used_at", TS),
+    Column("disabled_at", TS),
+)
+
+# Console sessions, apart from API tokens: the cookie carries a secret whose hash is ``id``.
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("created_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("ended_at", TS),
+    Column("address", String(64)),
+)
+
+# Who did what to accounts: one hash chain, checked by ``ocop audit verify``.
+admin_log = Table(
+    "admin_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("at", TS, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# The units of Vietnam in both eras and the 2025 old -> new mapping (``ocop units load``).
+units = Table(
+    "units", metadata,
+    Column("key", String(16), primary_key=True),
+    Column("code", String(8), nullable=False, index=True),
+    Column("level", String(10), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("fold", String(120), nullable=False, index=True),
+    Column("parent_key", String(16)),
+    Column("province_key", String(16), nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+)
+
+unit_successors = Table(
+    "unit_successors", metadata,
+    Column("old_key", String(16), primary_key=True),
+    Column("new_key", String(16), primary_key=True),
+    Column("is_default", Boolean, nullable=False),
+)
+
+# Rows whose free-text unit names migration 0003 could not resolve (``ocop units unresolved``).
+unit_unresolved = Table(
+    "unit_unresolved", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("table_name", String(20), nullable=False),
+    Column("row_id", Integer, nullable=False),
+    Column("district", String(120)),
+    Column("commune", String(120)),
+    Column("reason", String(200), nullable=False),
+    Column("resolved_at", TS),
+    UniqueConstraint("table_name", "row_id"),
 )
 
 cases = Table(
@@ -88,8 +159,10 @@ cases = Table(
     Column("product", String(200), nullable=False),
     Column("product_group", String(40), nullable=False),
     Column("subgroup", String(120)),
-    Column("district", String(120), nullable=False, index=True),
+    Column("district", String(120), index=True),
     Column("commune", String(120)),
+    Column("district_code", String(16), index=True),
+    Column("commune_code", String(16), index=True),
     Column("state", String(32), nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("rule_version", String(8), nullable=False),

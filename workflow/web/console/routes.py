@@ -115,7 +115,8 @@ def inbox(request: Request, view: str | None = None, state: str | None = None,
     shown = work.view_of(actor.role, "overdue" if overdue and not view else view, state)
     now, size = app.clock.now(), request.app.state.config.page_limit
     number = int(page) if page and page.isdigit() and 0 < int(page) < 10**6 else 1
-    mine = work.work_condition(actor, now) if shown == "mine" else None
+    mine = (work.work_condition(actor, now, app.settings.district_successor)
+            if shown == "mine" else None)
     filters = work.view_filters(shown, state)
     with app.db.connect() as conn:
         rows = queries.list_cases(conn, now, actor=actor, where=mine, limit=size,

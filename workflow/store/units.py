@@ -1,0 +1,178 @@
+"""The ``units`` tables: loading them, and turning what a person typed (a key, a code or a name)
+into one unit, or a refusal that lists the candidates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.sql import Select
+
+from workflow.domain.units import OLD, Unit, fold, is_old, strip_type
+from workflow.errors import InvalidInput, NotFound
+from workflow.store import unit_source
+from workflow.store.schema import unit_successors, units
+
+MAX_CANDIDATES = 12
+
+
+@dataclass(frozen=True)
+class Loaded:
+    units: int
+    added: int
+    changed: int
+    successors: int
+    package_version: str
+
+
+def load(conn: Connection, provinces: Iterable[str] | None = ("01",)) -> Loaded:
+    """Write the units of ``provinces`` (``None``: the whole country) and the old -> new
+    mapping; a second load of the same data changes nothing."""
+    src = unit_source.read(provinces)
+    have = {r.key: dict(r._mapping) for r in conn.execute(select(units))}
+    fresh = [u for u in src.units if u["key"] not in have]
+    changed = [u for u in src.units if u["key"] in have and have[u["key"]] != u]
+    if fresh:
+        conn.execute(insert(units), fresh)
+    for u in changed:
+        conn.execute(update(units).where(units.c.key == u["key"]).values(**u))
+    old_keys = sorted({s["old_key"] for s in src.successors})
+    for i in range(0, len(old_keys), 500):
+        conn.execute(delete(unit_successors).where(
+            unit_successors.c.old_key.in_(old_keys[i:i + 500])))
+    if src.successors:
+        conn.execute(insert(unit_successors), src.successors)
+    return Loaded(len(src.units), len(fresh), len(changed), len(src.successors), src.version)
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(units)).scalar_one())
+
+
+def _select() -> Select[Any]:
+    parent = units.alias("parent")
+    return (select(units, parent.c.name.label("parent_name"))
+            .outerjoin(parent, parent.c.key == units.c.parent_key))
+
+
+def _unit(row: Any) -> Unit:
+    m = row._mapping
+    return Unit(m["key"], m["code"], m["level"], m["kind"], m["name"], m["parent_key"],
+                m["province_key"], m["valid_from"], m["valid_to"], m["parent_name"])
+
+
+def get(conn: Connection, key: str) -> Unit:
+    row = conn.execute(_select().where(units.c.key == key)).first()
+    if row is None:
+        raise NotFound("unit_not_found", got=key)
+    return _unit(row)
+
+
+def maybe(conn: Connection, key: str | None) -> Unit | None:
+    if not key:
+        return None
+    row = conn.execute(_select().where(units.c.key == key)).first()
+    return _unit(row) if row is not None else None
+
+
+def listing(conn: Connection, level: str | None = None, parent: str | None = None,
+            on: date | None = None, limit: int = 1000) -> list[Unit]:
+    q = _select().order_by(units.c.key).limit(limit)
+    if level:
+        q = q.where(units.c.level == level)
+    if parent:
+        q = q.where(units.c.parent_key == parent)
+    if on is not None:
+        q = q.where((units.c.valid_from.is_(None)) | (units.c.valid_from <= on),
+                    (units.c.valid_to.is_(None)) | (units.c.valid_to >= on))
+    return [_unit(r) for r in conn.execute(q)]
+
+
+def find(conn: Connection, text: str, levels: Sequence[str] = ("province", "district", "commune"),
+         limit: int = 50) -> list[Unit]:
+    """Every unit a key, a code or a name (``"Cự Khê"``, ``"xã Cự Khê, Thanh Oai"``) can
+    mean, in both eras."""
+    raw = text.strip()
+    if not raw:
+        return []
+    q = _select().where(units.c.level.in_(list(levels))).order_by(units.c.key)
+    if raw.startswith(OLD) or raw.isdigit():
+        code = raw[len(OLD):] if raw.startswith(OLD) else raw
+        keys = [raw] if raw.startswith(OLD) else [code, OLD + code]
+        return [_unit(r) for r in conn.execute(q.where(units.c.key.in_(keys)).limit(limit))]
+    head, *context = [p for p in (fold(part) for part in raw.split(",")) if p]
+    kind, name = strip_type(head) if head else (None, "")
+    rows = [_unit(r) for r in conn.execute(q.where(units.c.fold == name).limit(limit * 4))]
+    if kind is not None:
+        rows = [u for u in rows if fold(u.kind) == kind]
+    for part in context:
+        rows = [u for u in rows if _within(conn, u, part)]
+    return rows[:limit]
+
+
+def _within(conn: Connection, unit: Unit, place: str) -> bool:
+    """Whether ``unit`` lies in a unit named ``place`` (its district or province)."""
+    _, name = strip_type(place)
+    key = unit.parent_key
+    while key:
+        parent = conn.execute(select(units.c.fold, units.c.parent_key)
+                              .where(units.c.key == key)).first()
+        if parent is None:
+            return False
+        if parent.fold == name:
+            return True
+        key = parent.parent_key
+    return False
+
+
+def resolve(conn: Connection, text: str | None, levels: Sequence[str] = ("commune",),
+            on: date | None = None, *, field: str = "unit") -> Unit:
+    """The one unit ``text`` names. With ``on``, units not in force that day are refused,
+    saying what replaced them. Refusals (``InvalidInput``: exit 2, HTTP 422) name the input and
+    list the candidates with their keys."""
+    if text is None or not text.strip():
+        raise InvalidInput("unit_missing", field=field)
+    if count(conn) == 0:
+        raise InvalidInput("units_not_loaded", got=text)
+    found = find(conn, text, levels)
+    if on is not None and found:
+        current = [u for u in found if u.in_force(on)]
+        if not current:
+            retired = found[0] if len(found) == 1 else None
+            if retired is not None:
+                raise InvalidInput("unit_retired", got=text, unit=retired.label,
+                                   ended=str(retired.valid_to),
+                                   successors=[u.label for u, _ in successors(conn, retired.key)])
+        found = current
+    if not found:
+        raise InvalidInput("unit_unknown", got=text, field=field, levels=list(levels))
+    if len(found) > 1:
+        raise InvalidInput("unit_ambiguous", got=text, field=field,
+                           candidates=[u.label for u in found[:MAX_CANDIDATES]])
+    return found[0]
+
+
+def successors(conn: Connection, key: str) -> list[tuple[Unit, bool]]:
+    """The units that took over ``key`` in 2025, the default one first."""
+    rows = conn.execute(select(unit_successors.c.new_key, unit_successors.c.is_default)
+                        .where(unit_successors.c.old_key == key)
+                        .order_by(unit_successors.c.is_default.desc(),
+                                  unit_successors.c.new_key)).all()
+    return [(get(conn, r.new_key), bool(r.is_default)) for r in rows]
+
+
+def successor(conn: Connection, key: str) -> Unit | None:
+    """The one unit an old commune's producers and cases move to: the mapping's default."""
+    if not is_old(key):
+        return None
+    found = successors(conn, key)
+    return found[0][0] if found else None
+
+
+def predecessors(conn: Connection, key: str) -> list[str]:
+    return [r.old_key for r in conn.execute(
+        select(unit_successors.c.old_key).where(unit_successors.c.new_key == key)
+        .order_by(unit_successors.c.old_key))]
