@@ -201,7 +201,7 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *
     if home is None or not home.in_force(day):
         raise InvalidInput("producer_unit_not_current", producer=producer["name"],
                            commune=producer["commune"] or "—",
-                           code=producer["commune_code"] or "—")
+                           unit=producer["commune_code"] or "—")
     token = secrets.token_urlsafe(24)
     case_id = conn.execute(insert(cases).values(
         code=secrets.token_hex(8), producer_id=producer["id"], product=norm(reg.product),

@@ -12,8 +12,10 @@ from workflow.cli import (  # noqa: F401  (each module registers its commands on
     lifecycle_cmd,
     outbox_cmd,
     people_cmd,
+    remap_cmd,
     run_cmd,
     serve_cmd,
+    units_cmd,
     worker_cmd,
 )
 from workflow.cli.base import cli, run_cli

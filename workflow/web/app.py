@@ -13,12 +13,13 @@ from fastapi.staticfiles import StaticFiles
 
 from workflow import demo
 from workflow.bootstrap import App, bootstrap
-from workflow.web.api import admin, cases, problems, public
+from workflow.web.api import admin, cases, problems, public, users
 from workflow.web.api.auth import Tokens
 from workflow.web.api.config import ApiConfig
 from workflow.web.api.limits import BodyLimit
 from workflow.web.api.metrics import Metrics, Timing
 from workflow.web.api.models import Problem
+from workflow.web.console import accounts
 from workflow.web.console import routes as console
 from workflow.web.console.render import STATIC, Pages
 
@@ -40,7 +41,8 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     api.state.tokens = Tokens(app, config.token_cache_seconds)
     api.state.metrics = Metrics(app)
     problems.install(api)
-    for router in (cases.router, admin.router, public.router, console.router):
+    for router in (cases.router, admin.router, users.router, public.router, console.router,
+                   accounts.router):
         api.include_router(router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_api_route("/", lambda: RedirectResponse("/console", 303), include_in_schema=False)
