@@ -40,13 +40,13 @@ def producers() -> None:
 @producers.command("add")
 @click.argument("name")
 @click.option("--kind", required=True, type=click.Choice(registry.KINDS))
-@click.option("--district", required=True)
-@click.option("--commune")
+@click.option("--district", help="Only before 2025-07-01: narrows a commune name.")
+@click.option("--commune", required=True, help="The commune or ward: its code or its name.")
 @click.option("--email")
 @click.option("--webhook")
 @click.option("--lang", default="vi", type=click.Choice(registry.LANGS), show_default=True)
 @pass_app
-def producers_add(ctx: Context, name: str, kind: str, district: str, commune: str | None,
+def producers_add(ctx: Context, name: str, kind: str, district: str | None, commune: str,
                   email: str | None, webhook: str | None, lang: str) -> None:
     """Add a producer and print its id."""
     app = ctx.app

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from workflow import demo
 from workflow.bootstrap import App, bootstrap
-from workflow.web.api import admin, cases, problems, public, users
+from workflow.web.api import admin, cases, problems, public, units, users
 from workflow.web.api.auth import Tokens
 from workflow.web.api.config import ApiConfig
 from workflow.web.api.limits import BodyLimit
@@ -41,8 +41,8 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     api.state.tokens = Tokens(app, config.token_cache_seconds)
     api.state.metrics = Metrics(app)
     problems.install(api)
-    for router in (cases.router, admin.router, users.router, public.router, console.router,
-                   accounts.router):
+    for router in (cases.router, admin.router, users.router, units.router, public.router,
+                   console.router, accounts.router):
         api.include_router(router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_api_route("/", lambda: RedirectResponse("/console", 303), include_in_schema=False)
