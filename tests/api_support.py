@@ -15,6 +15,8 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from tests.support import DOCS, World
 from workflow.bootstrap import App
+from workflow.clock import local
+from workflow.domain.units import REORGANISED_ON
 from workflow.web.api.config import ApiConfig
 from workflow.web.app import create_app
 
@@ -36,10 +38,12 @@ def client(app: App, config: ApiConfig | None = None) -> Iterator[TestClient]:
 
 
 def in_district_review(world: World, product: str = "Tương bần") -> str:
-    """A 148 case of producer1 (Thanh Oai) waiting for the district's score."""
+    """A 148 case of producer1 waiting for the district stage's score: started by the district
+    officer before 2025-07-01, by the district's successor (commune1) from then on."""
     code = world.register(rules="148", product=product)
     world.fire(code, "submit", "producer1", DOCS)
-    world.fire(code, "start_review", "district1")
+    before = local(world.clock.now()).date() < REORGANISED_ON
+    world.fire(code, "start_review", "district1" if before else "commune1")
     return code
 
 

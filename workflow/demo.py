@@ -7,29 +7,33 @@ notices and expiries happen when they would have): each case's history carries r
 the rule version of its time. Historic dossiers (1048 in 2022, 148 in 2024) keep fixed dates;
 the live ones, all under Decision 1489, are dated back from today, so on any day there is work
 waiting for every demo role: the commune officers, the IP officer, the city officer, the
-producers, and an escalated case for the supervisor. Districts were abolished on 2025-07-01:
-the district officers who scored the 148 and 1048 dossiers stay in the record but can no longer
-sign in.
+producers, and an escalated case for the supervisor.
+
+Units are the real ones of Hà Nội, by code. The producers were registered in their old communes
+and districts; on 2025-07-01, when the districts and the old communes ended, the replay runs
+``ocop units remap`` (the producers move to their successor communes) and the new communes'
+officers take over. The officers of the retired units (the three districts, the old Vạn Phúc
+ward) stay in the record and may still sign in, to read their history only.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select
 
-from workflow import registry
+from workflow import registry, remap
 from workflow.bootstrap import App, bootstrap
 from workflow.clock import VIETNAM, FixedClock, local
 from workflow.domain.facts import Event
+from workflow.store import units
 from workflow.store.db import write_transaction
-from workflow.store.schema import cases, deadlines, users
+from workflow.store.schema import cases, deadlines
 from workflow.sweep import Sweeper
 
 DOCS = {"documents": ["registration_form", "business_plan", "product_standard"]}
@@ -50,12 +54,12 @@ def trademark(number: str, holder: str, on: str) -> dict[str, Any]:
 
 
 PRODUCERS = [
-    # name, kind, district (before 2025), commune, e-mail
+    # name, kind, district, commune (as they were in 2022), e-mail
     ("HTX Tương Cự Đà", "cooperative", "Thanh Oai", "Cự Khê", "tuongcuda@example.vn"),
     ("Cơ sở Sơn mài Khảm trai Chuyên Mỹ", "household", "Phú Xuyên", "Chuyên Mỹ",
      "khamtrai@example.vn"),
     ("HTX Lụa Vạn Phúc", "cooperative", "Hà Đông", "Vạn Phúc", "luavanphuc@example.vn"),
-    ("Tổ hợp tác Miến dong Minh Hồng", "cooperative_group", "Ba Vì", "Minh Hồng", None),
+    ("Tổ hợp tác Miến dong Minh Hồng", "cooperative_group", "Ba Vì", "Minh Quang", None),
     ("Công ty TNHH Trà sen Quảng An", "enterprise", "Tây Hồ", "Quảng An", "trasen@example.vn"),
 ]
 
@@ -63,22 +67,29 @@ PRODUCERS = [
 PRODUCER_USERS = ("htx.tuongcuda", "coso.khamtrai", "htx.luavanphuc", "tohoptac.miendong",
                   "congty.trasen")
 
-# name, role, district, commune; district officers only acted before 2025-07-01.
+# name, role, district, commune (codes: the units of 2025-07-01, made then).
 STAFF = [
-    ("phamthu.cukhe", "commune_officer", None, "Cự Khê"),
-    ("nguyenha.chuyenmy", "commune_officer", None, "Chuyên Mỹ"),
-    ("tranminh.quangan", "commune_officer", None, "Quảng An"),
-    ("lethao.vanphuc", "commune_officer", None, "Vạn Phúc"),
-    ("vuhung.minhhong", "commune_officer", None, "Minh Hồng"),
+    ("phamthu.binhminh", "commune_officer", None, "10126"),  # Xã Bình Minh (with Cự Khê)
+    ("nguyenha.chuyenmy", "commune_officer", None, "10330"),  # Xã Chuyên Mỹ
+    ("tranminh.tayho", "commune_officer", None, "00103"),  # Phường Tây Hồ (with Quảng An)
+    ("lethao.hadong", "commune_officer", None, "09556"),  # Phường Hà Đông (with Vạn Phúc)
+    ("vuhung.bavi", "commune_officer", None, "09700"),  # Xã Ba Vì (with Minh Quang)
+]
+# City-wide staff, there all along (made in 2022).
+CITY_STAFF = [
     ("dokhoa.sokhcn", "ip_officer", None, None),
     ("hoangnam.vpdp", "city_officer", None, None),
     ("ngoclan.giamsat", "supervisor", None, None),
     ("quantri", "admin", None, None),
-    ("buiduc.thanhoai", "district_officer", "Thanh Oai", None),
-    ("daoquang.phuxuyen", "district_officer", "Phú Xuyên", None),
-    ("maiphuong.hadong", "district_officer", "Hà Đông", None),
 ]
-RETIRED = ("district_officer",)  # their districts no longer exist: no sign-in
+# The officers of units that ended on 2025-06-30: made in 2022, read-only since.
+RETIRED_STAFF = [
+    ("buiduc.thanhoai", "district_officer", "old:278", None),  # Huyện Thanh Oai
+    ("daoquang.phuxuyen", "district_officer", "old:280", None),  # Huyện Phú Xuyên
+    ("maiphuong.hadong", "district_officer", "old:268", None),  # Quận Hà Đông
+    ("nguyenvan.vanphuc", "commune_officer", None, "old:09544"),  # Phường Vạn Phúc
+]
+REORGANISATION = datetime(2025, 7, 1, 8, 0, tzinfo=VIETNAM)
 
 # key: product, group, subgroup (the producer is the one who registers it)
 CASES = {
@@ -98,7 +109,7 @@ CASES = {
 # when (a date, or days before today), case, trigger, who, data, reason
 EVENTS: list[tuple[str | int, str, str, str, dict[str, Any] | None, str | None]] = [
     ("2022-05-09", "silk_1048", "register", "htx.luavanphuc", None, None),
-    ("2022-05-10", "silk_1048", "submit", "lethao.vanphuc", DOCS, None),
+    ("2022-05-10", "silk_1048", "submit", "nguyenvan.vanphuc", DOCS, None),
     ("2022-05-16", "silk_1048", "start_review", "maiphuong.hadong", None, None),
     ("2022-06-20", "silk_1048", "record_district_score", "maiphuong.hadong",
      sheets((30, 20, 30)), None),
@@ -118,21 +129,21 @@ EVENTS: list[tuple[str | int, str, str, str, dict[str, Any] | None, str | None]]
      sheets((26, 16, 20)), None),
     (150, "silk", "register", "htx.luavanphuc", None, None),
     (149, "silk", "submit", "htx.luavanphuc", DOCS, None),
-    (145, "silk", "start_review", "lethao.vanphuc", None, None),
-    (132, "silk", "record_commune_prescore", "lethao.vanphuc", CRITERIA, None),
+    (145, "silk", "start_review", "lethao.hadong", None, None),
+    (132, "silk", "record_commune_prescore", "lethao.hadong", CRITERIA, None),
     (120, "silk", "verify_ip", "dokhoa.sokhcn",
      trademark("4-0401234-000", "HTX Lụa Vạn Phúc", "2020-03-12"), None),
     (60, "silk", "record_city_score", "hoangnam.vpdp", sheets((38, 24, 30), (37, 24, 31)), None),
     (75, "tea", "register", "congty.trasen", None, None),
     (74, "tea", "submit", "congty.trasen", DOCS, None),
-    (70, "tea", "start_review", "tranminh.quangan", None, None),
-    (56, "tea", "record_commune_prescore", "tranminh.quangan", CRITERIA, None),
+    (70, "tea", "start_review", "tranminh.tayho", None, None),
+    (56, "tea", "record_commune_prescore", "tranminh.tayho", CRITERIA, None),
     (45, "tea", "verify_ip", "dokhoa.sokhcn",
      trademark("4-0298765-000", "Công ty TNHH Trà sen Quảng An", "2018-02-11"), None),
     (56, "noodles", "register", "tohoptac.miendong", None, None),
     (55, "noodles", "submit", "tohoptac.miendong", DOCS, None),
-    (48, "noodles", "start_review", "vuhung.minhhong", None, None),
-    (28, "noodles", "request_completion", "vuhung.minhhong", {"days": 30},
+    (48, "noodles", "start_review", "vuhung.bavi", None, None),
+    (28, "noodles", "request_completion", "vuhung.bavi", {"days": 30},
      "Thiếu phiếu kiểm nghiệm an toàn thực phẩm"),
     (40, "box", "register", "coso.khamtrai", None, None),
     (39, "box", "submit", "coso.khamtrai", DOCS, None),
@@ -142,7 +153,7 @@ EVENTS: list[tuple[str | int, str, str, str, dict[str, Any] | None, str | None]]
     (28, "tray", "submit", "coso.khamtrai", DOCS, None),
     (21, "vermicelli", "register", "htx.tuongcuda", None, None),
     (20, "vermicelli", "submit", "htx.tuongcuda", DOCS, None),
-    (14, "vermicelli", "start_review", "phamthu.cukhe", None, None),
+    (14, "vermicelli", "start_review", "phamthu.binhminh", None, None),
     (6, "glutinous", "register", "htx.tuongcuda", None, None),
     (5, "glutinous", "submit", "htx.tuongcuda", DOCS, None),
     (2, "lotus", "register", "congty.trasen", None, None),
@@ -164,35 +175,51 @@ def load(app: App) -> dict[str, str]:
     today = max(local(app.clock.now()), EARLIEST_TODAY)
     clock = FixedClock(datetime(2022, 5, 9, 8, 0, tzinfo=VIETNAM))
     sim = bootstrap(replace(app.settings), clock=clock, db=app.db)
+    with write_transaction(app.db) as conn:
+        units.ensure_loaded(conn, app.settings.province)
     tokens = _people(app, clock.now())
     step = _Stepper(sim, clock)
+    reorganised = False
     for when, key, trigger, who, data, reason in sorted(
             EVENTS, key=lambda e: _moment(e[0], today)):
-        step(_moment(when, today), key, trigger, who, data, reason)
+        at = _moment(when, today)
+        if not reorganised and at >= REORGANISATION:
+            tokens |= _reorganise(sim, step, clock)
+            reorganised = True
+        step(at, key, trigger, who, data, reason)
     step.catch_up(max(today, local(app.clock.now())))
-    _retire(app)
-    return {name: token for name, token in tokens.items() if _role(name) not in RETIRED}
+    return tokens
 
 
 def save_tokens(path: Path, tokens: Mapping[str, str]) -> None:
     """``path``: one line per demo user — name, role, scope, token (the last field) — tab
     separated, under a ``#`` header line."""
-    lines = ["# name\trole\tscope\ttoken (demo users; paste the token on the sign-in page)"]
+    lines = ["# name\trole\tscope\ttoken (demo users; sign in with the name and the token)"]
     lines += [f"{name}\t{_role(name)}\t{_scope(name)}\t{token}" for name, token in tokens.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _role(name: str) -> str:
-    staff = {user: role for user, role, *_ in STAFF}
+    staff = {user: role for user, role, *_ in STAFF + CITY_STAFF + RETIRED_STAFF}
     return staff.get(name, "producer")
 
 
 def _scope(name: str) -> str:
-    for user, _, district, commune in STAFF:
+    for user, _, district, commune in STAFF + CITY_STAFF + RETIRED_STAFF:
         if user == name:
-            return commune or district or "Hà Nội"
+            key = commune or district
+            return f"{UNIT_NAMES.get(key or '', key)} [{key}]" if key else "Hà Nội"
     return PRODUCERS[PRODUCER_USERS.index(name)][0]
+
+
+# How the tokens file names the staff's units (the names the units table gives them).
+UNIT_NAMES = {
+    "10126": "Xã Bình Minh", "10330": "Xã Chuyên Mỹ", "00103": "Phường Tây Hồ",
+    "09556": "Phường Hà Đông", "09700": "Xã Ba Vì", "old:278": "Huyện Thanh Oai (đến 2025)",
+    "old:280": "Huyện Phú Xuyên (đến 2025)", "old:268": "Quận Hà Đông (đến 2025)",
+    "old:09544": "Phường Vạn Phúc (đến 2025)",
+}
 
 
 def _moment(when: str | int, today: datetime) -> datetime:
@@ -203,24 +230,36 @@ def _moment(when: str | int, today: datetime) -> datetime:
 
 
 def _people(app: App, now: datetime) -> dict[str, str]:
+    """The producers in their 2022 units, their users and the officers of that time."""
     tokens: dict[str, str] = {}
     with write_transaction(app.db) as conn:
         ids = [registry.add_producer(conn, now, name, kind, district, commune, email)
                for name, kind, district, commune, email in PRODUCERS]
-        for user, role, district, commune in STAFF:
-            tokens[user] = registry.add_user(conn, now, user, role, district, commune)
+        tokens |= _staff(conn, now, CITY_STAFF + RETIRED_STAFF)
         for user, pid in zip(PRODUCER_USERS, ids, strict=True):
-            tokens[user] = registry.add_user(conn, now, user, "producer", producer_id=pid)
+            tokens[user] = registry.add_user(conn, now, user, "producer", producer_id=pid,
+                                             created_by="demo", token_days=TOKEN_DAYS)
     return tokens
 
 
-def _retire(app: App) -> None:
-    """District officers keep their place in the record; nobody holds their token any more."""
-    with write_transaction(app.db) as conn:
-        for user, role, *_ in STAFF:
-            if role in RETIRED:
-                conn.execute(update(users).where(users.c.name == user).values(
-                    token_hash=registry.token_hash(secrets.token_urlsafe(32))))
+TOKEN_DAYS = 3 * 365  # demo tokens outlive the replay from 2022 to today
+
+
+def _staff(conn: Connection, now: datetime,
+           rows: Sequence[tuple[str, str, str | None, str | None]]) -> dict[str, str]:
+    return {user: registry.add_user(conn, now, user, role, district, commune,
+                                    created_by="demo", token_days=TOKEN_DAYS)
+            for user, role, district, commune in rows}
+
+
+def _reorganise(sim: App, step: _Stepper, clock: FixedClock) -> dict[str, str]:
+    """2025-07-01: the old units end; producers (and any open case) move to the new communes,
+    whose officers get their accounts."""
+    step.catch_up(REORGANISATION)
+    clock.set(REORGANISATION)
+    remap.run(sim.db, REORGANISATION, sim.settings, "demo")
+    with write_transaction(sim.db) as conn:
+        return _staff(conn, REORGANISATION, STAFF)
 
 
 class _Stepper:

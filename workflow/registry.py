@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, or_, select, update
 
 import states
 from states.groups import normalise_group
@@ -18,7 +18,7 @@ from workflow.domain import outbox
 from workflow.domain.facts import Actor, norm
 from workflow.domain.permissions import ended_reason, scope_reason
 from workflow.domain.units import REORGANISED_ON
-from workflow.errors import Forbidden, InvalidInput, NotFound, clause
+from workflow.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, clause
 from workflow.store import history, units
 from workflow.store.audit import GENESIS
 from workflow.store.schema import cases, producers, users
@@ -28,6 +28,7 @@ from workflow.store.schema import units as units_table
 KINDS = ("enterprise", "cooperative", "cooperative_group", "household")
 LANGS = ("vi", "en")
 REGISTRARS = ("producer", "commune_officer", "district_officer", "city_officer")
+TOUCH_EVERY = timedelta(minutes=1)  # a user's last_used_at is written at most this often
 # A new case gets its code (from its id) with its first audit entry.
 NAME_CASE = (update(cases)
              .where(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("old_version"))
@@ -158,9 +159,41 @@ def actor_named(conn: Connection, name: str) -> Actor:
     return actor_from_row(row)
 
 
-def actor_by_token(conn: Connection, token: str) -> Actor | None:
+def token_actor(conn: Connection, token: str | None, now: datetime) -> tuple[Actor, bool]:
+    """The actor whose API token ``token`` is at ``now``, and whether their ``last_used_at`` is
+    due to be written (:func:`touch_token`: at most once a minute, so reads stay reads).
+    Refused (``Unauthenticated``, saying which) when there is no token, when it is no user's
+    (never issued, replaced by a new one, or its account deleted), when the account is
+    disabled, or when the token has expired."""
+    if not token:
+        raise Unauthenticated("token_missing")
     row = conn.execute(user_query().where(users.c.token_hash == token_hash(token))).first()
-    return actor_from_row(row) if row else None
+    if row is None:
+        raise Unauthenticated("token_unknown")
+    if row.disabled_at is not None:
+        raise Unauthenticated("token_account_disabled", user=row.name)
+    if row.token_expires_at is not None and row.token_expires_at <= now:
+        raise Unauthenticated("token_expired", user=row.name,
+                              expired=local(row.token_expires_at).date().isoformat())
+    due = row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY
+    return actor_from_row(row), due
+
+
+def touch_token(conn: Connection, token: str, now: datetime) -> None:
+    """Record that ``token`` was used at ``now`` (only forward, at most once a minute)."""
+    conn.execute(update(users).where(
+        users.c.token_hash == token_hash(token),
+        or_(users.c.last_used_at.is_(None), users.c.last_used_at <= now - TOUCH_EVERY))
+        .values(last_used_at=now))
+
+
+def actor_by_token(conn: Connection, token: str, now: datetime | None = None) -> Actor | None:
+    """The actor whose token ``token`` is, or ``None`` if it is no live user's (unknown,
+    disabled, or expired at ``now``; without ``now``, expiry is not checked)."""
+    try:
+        return token_actor(conn, token, now or datetime.min.replace(tzinfo=UTC))[0]
+    except Unauthenticated:
+        return None
 
 
 @dataclass(frozen=True)
@@ -193,11 +226,16 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *
                         roles=[r for r in REGISTRARS if r in PINNING_ROLES])
     day = local(now).date()
     where = {k: producer[k] for k in ("district", "commune", "district_code", "commune_code")}
-    why = scope_reason(actor, {"producer_id": producer["id"], **where}) or ended_reason(actor, day)
+    why = ended_reason(actor, day) or scope_reason(actor, {"producer_id": producer["id"], **where})
     if why:
         raise Forbidden("producer_out_of_scope", actor=actor.name,
                         action=clause("do_register_for"), producer=producer["name"], why=why)
     home = units.maybe(conn, producer["commune_code"])
+    if home is not None and home.valid_from is not None and day < home.valid_from:
+        # A backfill dated before the producer's unit existed (a 2025 commune in 2023).
+        raise InvalidInput("producer_unit_not_yet", producer=producer["name"],
+                           commune=producer["commune"] or "—", unit=home.key,
+                           day=day.isoformat(), since=home.valid_from.isoformat())
     if home is None or not home.in_force(day):
         raise InvalidInput("producer_unit_not_current", producer=producer["name"],
                            commune=producer["commune"] or "—",

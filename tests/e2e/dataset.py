@@ -14,22 +14,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import states
 from tests.support import DOCS
 from tests.unit.lifecycle_support import CRITERIA, ROUTE_SCORES, path_to, sheet_parts
-from workflow import registry
+from workflow import registry, remap
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock, aware
 from workflow.domain import certificates
 from workflow.domain.facts import SYSTEM_ACTOR, Actor, Event
 from workflow.store.db import write_transaction
-from workflow.store.schema import cases, deadlines, outbox
+from workflow.store.schema import cases, deadlines, outbox, users
 from workflow.store.schema import certificates as certs
 from workflow.sweep import Sweeper
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=VIETNAM)  # "today" for the server
+REORGANISATION = datetime(2025, 7, 1, 8, 0, tzinfo=VIETNAM)  # districts and old communes end
 HOLDER = "HTX Tương Cự Đà"
 # key: (user name, role, district, commune, producer key)
 PEOPLE = {
@@ -169,7 +170,11 @@ class Builder:
             timeline.append((start, n, -1, None))
             timeline += [(start + timedelta(days=7 * (i + 1)), n, i, step)
                          for i, step in enumerate(steps)]
+        reorganised = False
         for at, n, _, step in sorted(timeline, key=lambda item: item[:3]):
+            if not reorganised and at >= REORGANISATION:
+                self._reorganise()
+                reorganised = True
             self._sweep_until(at)
             self._play(data.cases[n], step)
         self._sweep_until(NOW)
@@ -190,6 +195,17 @@ class Builder:
         self.clock.set(moment)
         self.sweeper.run()
 
+    def _reorganise(self) -> None:
+        """2025-07-01: the remap moves the producers (and open cases) to the new communes,
+        and the commune officer of Cự Khê becomes the officer of Xã Bình Minh."""
+        self._sweep_until(REORGANISATION)
+        remap.run(self.app.db, REORGANISATION, self.app.settings, "e2e")
+        with write_transaction(self.app.db) as conn:
+            unit = registry.officer_unit(conn, REORGANISATION, "commune_officer", None, "10126")
+            conn.execute(update(users).where(users.c.name == PEOPLE["commune1"][0])
+                         .values(**unit))
+            self.actors["commune1"] = registry.actor_named(conn, PEOPLE["commune1"][0])
+
     def _plan(self, version: str, state: str) -> tuple[datetime, list[Step]]:
         if state == "withdrawn-by-deadline":  # asked for completion, never answered
             start, steps = plan(version, "needs_completion")
@@ -208,6 +224,8 @@ class Builder:
             return
         trigger, source, dest = step
         who, data, reason = event_data(case.version, trigger, source, dest)
+        if who == "district1" and self.clock.now() >= REORGANISATION:
+            who = "commune1"  # the districts' successor (OCOP_DISTRICT_SUCCESSOR=commune)
         self.app.engine.apply(Event(case.code, trigger, self.actors[who], data, reason))
 
     def _describe(self, data: DataSet) -> None:

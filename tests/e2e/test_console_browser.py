@@ -57,9 +57,10 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Page, base_url: str, token: str) -> None:
+def sign_in(page: Page, base_url: str, world: World, who: str) -> None:
     page.goto(f"{base_url}/console")
-    page.fill("#token", token)
+    page.fill("#name", who)
+    page.fill("#token", world.tokens[who])
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(r"/console/inbox$"))
 
@@ -77,7 +78,7 @@ def test_a_district_officer_records_a_score_and_sees_the_case_move_and_its_timel
     now in ip_check, the timeline has one more entry, the diagram draws the step taken."""
     code = in_district_review(world, "Tương Cự Đà")
     page = browser.new_page()
-    sign_in(page, base_url, world.tokens["district1"])
+    sign_in(page, base_url, world, "district1")
     expect(page.get_by_test_id("inbox")).to_contain_text(code)
     shot(page, "01-inbox-district-officer")
     page.click(f"text={code}")
@@ -100,7 +101,7 @@ def test_a_part_over_its_maximum_is_caught_in_the_form_before_it_is_sent(
     """Part A is scored to 40: the browser will not submit 45, and the case stays put."""
     code = in_district_review(world)
     page = browser.new_page()
-    sign_in(page, base_url, world.tokens["district1"])
+    sign_in(page, base_url, world, "district1")
     page.goto(f"{base_url}/console/cases/{code}")
     form = page.locator('form[data-trigger="record_district_score"]')
     fill_sheet(form, "Ông Trần Văn Hùng", "45")
@@ -135,7 +136,7 @@ def test_the_supervisor_filters_the_audit_trail_and_downloads_it(
     with a byte-order mark, so that Excel reads the Vietnamese names right."""
     code = in_district_review(world)
     page = browser.new_page()
-    sign_in(page, base_url, world.tokens["supervisor"])
+    sign_in(page, base_url, world, "supervisor")
     page.goto(f"{base_url}/console/audit?lang=en")
     page.select_option('select[name="trigger"]', "start_review")
     page.click("text=Filter")

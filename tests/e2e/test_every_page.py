@@ -108,6 +108,7 @@ def test_the_check_reads_every_place_a_person_can_read(visitor: Visitor) -> None
 def test_the_sign_in_page_and_a_refused_sign_in(visitor: Visitor, findings: Findings) -> None:
     """The sign-in page, reached from /console, and the page after an unknown token."""
     page = visitor.visit(None, "/console", "sign-in", findings, 200, "sign-in")
+    page.fill('input[name="name"]', "nobody")
     page.fill('input[name="token"]', "not-a-token")
     with page.expect_navigation() as nav:
         page.click('button[type="submit"]')

@@ -55,6 +55,7 @@ class Visitor:
 
     def _sign_in(self, page: Page, who: str) -> None:
         page.goto(f"{self.site.url}/console/sign-in")
+        page.fill('input[name="name"]', self.site.data.names[who])
         page.fill('input[name="token"]', self.site.data.tokens[who])
         with page.expect_navigation():
             page.click('button[type="submit"]')

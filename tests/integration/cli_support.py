@@ -19,10 +19,12 @@ from workflow.cli import cli
 from workflow.cli.base import run_cli
 
 CASE_KEYS = {"code", "state", "version", "rule_version", "producer", "product", "group",
-             "district", "commune", "score", "stars", "certificate", "deadlines", "history"}
+             "district", "commune", "district_code", "commune_code", "score", "stars",
+             "certificate", "deadlines", "history"}
 CERT_KEYS = {"number", "stars", "level", "issued_on", "valid_to", "status"}
 HISTORY_KEYS = {"seq", "trigger", "from", "to", "actor", "role", "at", "reason", "data"}
 NOW = "2025-09-03T09:00:00+07:00"
+BEFORE_2025 = "2025-01-06T09:00:00+07:00"  # when the district officers' accounts were made
 
 
 @dataclass
@@ -86,7 +88,10 @@ class CurrentStderr:
 
 def open_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
              capsys: pytest.CaptureFixture[str]) -> Ocop:
-    """A migrated SQLite file with two producers and one user per role, at ``NOW``."""
+    """A migrated SQLite file (Hà Nội's units loaded by ``db upgrade``) with two producers, in
+    Xã Bình Minh (10126, which took in Cự Khê) and Phường Hà Đông (09556), and one user per
+    role, at ``NOW``; the district officers' accounts were made before 2025-07-01, when their
+    districts still existed (:data:`BEFORE_2025`)."""
     monkeypatch.setattr(logs, "sys", SimpleNamespace(stderr=CurrentStderr()))
     url = f"sqlite:///{tmp_path / 'ocop.db'}"
     monkeypatch.setenv("OCOP_DATABASE_URL", url)
@@ -98,18 +103,20 @@ def open_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     run = Ocop(capsys, url)
     run.ok("db", "upgrade")
     assert run.ok("producers", "add", "HTX Tương Cự Đà", "--kind", "cooperative",
-                  "--district", "Thanh Oai", "--commune", "Cự Khê",
-                  "--email", "p1@example.vn").out.strip() == "1"
+                  "--commune", "Bình Minh", "--email", "p1@example.vn").out.strip() == "1"
     assert run.ok("producers", "add", "Làng lụa Vạn Phúc", "--kind", "household",
-                  "--district", "Hà Đông", "--commune", "Vạn Phúc").out.strip() == "2"
+                  "--commune", "Phường Hà Đông").out.strip() == "2"
     for name, *opts in [("producer1", "--role", "producer", "--producer", "1"),
                         ("producer2", "--role", "producer", "--producer", "2"),
-                        ("commune1", "--role", "commune_officer", "--commune", "Cự Khê"),
+                        ("commune1", "--role", "commune_officer", "--commune", "Bình Minh"),
                         ("district1", "--role", "district_officer", "--district", "Thanh Oai"),
                         ("district2", "--role", "district_officer", "--district", "Hà Đông"),
                         ("ip", "--role", "ip_officer"), ("city", "--role", "city_officer"),
                         ("supervisor", "--role", "supervisor")]:
+        if "district_officer" in opts:
+            monkeypatch.setenv("OCOP_NOW", BEFORE_2025)
         token = run.ok("users", "add", name, *opts).out.strip()
+        monkeypatch.setenv("OCOP_NOW", NOW)
         assert len(token) > 20
     return run
 

@@ -45,8 +45,8 @@ def real_things(world: World) -> dict[str, list[Any]]:
     world.fire(codes[2], "start_review", "commune1")
     old = world.register(rules="148")
     world.fire(old, "submit", "producer1", DOCS)
-    world.fire(old, "start_review", "district1")
-    world.fire(old, "record_district_score", "district1", sim_sheets((25, 15, 20)))
+    world.fire(old, "start_review", "commune1")  # the district's successor since 2025-07-01
+    world.fire(old, "record_district_score", "commune1", sim_sheets((25, 15, 20)))
     with world.app.db.connect() as conn:
         number = case_view(conn, old)["certificate"]["number"]
     return {"code": [*codes, old], "producer_id": [world.p1, world.p2],

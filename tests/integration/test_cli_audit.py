@@ -107,6 +107,7 @@ def test_audit_verify_exits_0_on_an_intact_chain(two_cases: tuple[Ocop, list[str
     """Nothing tampered: exit 0 with the counts."""
     ocop, _ = two_cases
     report = ocop.ok("audit", "verify", "--json").json()
+    assert report.pop("admin_log")["ok"] is True  # the users open_cli added are logged
     assert report == {"ok": True, "cases": 2, "entries": 6, "first_break": None}
 
 

@@ -238,12 +238,20 @@ def test_ocop_now_without_simulation_is_refused(ocop: Ocop,
 
 def test_ocop_now_in_simulation_dates_what_is_done(ocop: Ocop,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """A backfill at 2023-05-10 registers under rule version 148 with that date."""
+    """A backfill at 2023-05-10 registers under rule version 148 with that date, for a
+    producer of the units of the time (Cự Khê, Thanh Oai); producer1's Xã Bình Minh exists
+    only from 2025-07-01, so its case cannot be dated 2023 (exit 2, saying so)."""
     monkeypatch.setenv("OCOP_NOW", "2023-05-10T10:00:00+07:00")
-    case = ocop.ok("cases", "register", "--as", "producer1", "--producer", "1", "--product",
+    assert ocop.ok("producers", "add", "Cơ sở Nón lá Cự Khê", "--kind", "household",
+                   "--district", "Thanh Oai", "--commune", "Cự Khê").out.strip() == "3"
+    case = ocop.ok("cases", "register", "--as", "city", "--producer", "3", "--product",
                    "x", "--group", "food", "--json").json()
     assert case["code"].startswith("HN-2023-") and case["rule_version"] == "148"
     assert case["history"][0]["at"] == "2023-05-10T10:00:00+07:00"
+    assert (case["district_code"], case["commune_code"]) == ("old:278", "old:10120")
+    line = ocop.refused(2, "cases", "register", "--as", "producer1", "--producer", "1",
+                        "--product", "x", "--group", "food")
+    assert "Xã Bình Minh [10126]" in line and "2025-07-01" in line and "2023-05-10" in line
     monkeypatch.setenv("OCOP_NOW", "yesterday")
     assert "ISO 8601" in ocop.refused(2, "cases", "list")
 
@@ -267,14 +275,16 @@ def test_cases_allowed_says_what_a_user_may_do_and_why_not_the_rest(ocop: Ocop) 
 
 
 def test_cases_list_filters_by_state_and_district(ocop: Ocop) -> None:
-    """list --state/--district/--overdue/--json."""
+    """list --state/--district/--overdue/--json (``--district`` takes a unit's code or name:
+    producer1's cases are in Xã Bình Minh, 10126)."""
     a, b = register(ocop), register(ocop)
     advance(ocop, a, "submit", "producer1", "--data", json.dumps(DOCS))
     rows = ocop.ok("cases", "list", "--state", "registered", "--json").json()["items"]
     assert [r["code"] for r in rows] == [a]
-    assert {r["code"] for r in ocop.ok("cases", "list", "--district", "Thanh Oai",
+    assert {r["code"] for r in ocop.ok("cases", "list", "--district", "10126",
                                        "--json").json()["items"]} == {a, b}
-    assert ocop.ok("cases", "list", "--district", "Hà Đông", "--json").json()["items"] == []
+    assert ocop.ok("cases", "list", "--district", "Phường Hà Đông",
+                   "--json").json()["items"] == []
     assert ocop.ok("cases", "list", "--overdue", "--json").json()["items"] == []
 
 
@@ -337,7 +347,8 @@ def test_audit_verify_passes_on_an_intact_database(ocop: Ocop) -> None:
 
 @pytest.mark.parametrize("args", [
     ["users", "add", "x", "--role", "king"],
-    ["producers", "add", "x", "--kind", "corporation", "--district", "Thanh Oai"],
+    ["producers", "add", "x", "--kind", "corporation", "--commune", "Bình Minh"],
+    ["producers", "add", "x", "--kind", "household"],
     ["lifecycle", "show", "--format", "svg"],
     ["lifecycle", "show", "--rules", "999"],
     ["audit", "export", "--format", "xml"],

@@ -1,6 +1,7 @@
 """The real ``ocop`` console script in subprocesses: a product goes from registration to a
-district 3★ certificate, a refusal exits 4 with one sentence on stderr, a tampered trail fails
-``audit verify``, and ``OCOP_NOW`` is refused outside simulation."""
+district 3★ certificate (in March 2025, when the districts still certified), a refusal exits 4
+with one sentence on stderr, a tampered trail fails ``audit verify``, and ``OCOP_NOW`` is
+refused outside simulation."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import DOCS, make_app
+from tests.support import BEFORE_2025, DOCS, make_app
 from tests.unit.lifecycle_support import assert_one_sentence
 from workflow import registry
 from workflow.store.db import write_transaction
@@ -44,16 +45,23 @@ class Shell:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated database with a producer and its officers, built once in process."""
+    """A migrated database, built once in process: producer 1 in Xã Bình Minh (10126) with its
+    commune officer, and producer 2 in Xã Cự Khê of Huyện Thanh Oai with that district's
+    officer, both made in January 2025 when those units existed."""
     path = tmp_path_factory.mktemp("template") / "ocop.db"
     app = make_app(f"sqlite:///{path}")
     with write_transaction(app.db) as conn:
         now = app.clock.now()
-        p1 = registry.add_producer(conn, now, "HTX Tương Cự Đà", "cooperative", "Thanh Oai",
-                                   "Cự Khê")
+        p1 = registry.add_producer(conn, now, "HTX Tương Cự Đà", "cooperative", None,
+                                   "Bình Minh")
+        p2 = registry.add_producer(conn, BEFORE_2025, "HTX Mây tre Cự Khê", "cooperative",
+                                   "Thanh Oai", "Cự Khê")
         registry.add_user(conn, now, "p1", "producer", producer_id=p1)
-        registry.add_user(conn, now, "d1", "district_officer", district="Thanh Oai")
-        registry.add_user(conn, now, "c1", "commune_officer", commune="Cự Khê")
+        registry.add_user(conn, BEFORE_2025, "p2", "producer", producer_id=p2,
+                          token_days=3650)
+        registry.add_user(conn, BEFORE_2025, "d1", "district_officer", district="Thanh Oai",
+                          token_days=3650)
+        registry.add_user(conn, now, "c1", "commune_officer", commune="Bình Minh")
         registry.add_user(conn, now, "city1", "city_officer")
     app.close()
     return path
@@ -66,13 +74,15 @@ def sh(tmp_path: Path, template: Path) -> Shell:
 
 
 def test_a_148_product_goes_from_registration_to_a_district_3_star_certificate(
-        sh: Shell) -> None:
-    """Through the installed console script: the city officer registers it pinned to 148
-    (only staff pin), submit, review, score 60: certified 3★ by the district, shown as JSON,
-    with an intact audit chain."""
-    code = sh.ok("cases", "register", "--as", "city1", "--producer", "1", "--product",
-                 "Tương bần", "--group", "food", "--rules", "148").strip()
-    sh.ok("cases", "advance", code, "submit", "--as", "p1", "--data", json.dumps(DOCS))
+        tmp_path: Path, template: Path) -> None:
+    """Through the installed console script, on 4 March 2025: the city officer registers it
+    pinned to 148 (only staff pin), submit, the Thanh Oai district officer reviews and scores
+    60: certified 3★ by the district, shown as JSON, with an intact audit chain."""
+    shutil.copy(template, tmp_path / "ocop.db")
+    sh = Shell(tmp_path, now="2025-03-04T09:00:00+07:00")
+    code = sh.ok("cases", "register", "--as", "city1", "--producer", "2", "--product",
+                 "Mây tre đan", "--group", "food", "--rules", "148").strip()
+    sh.ok("cases", "advance", code, "submit", "--as", "p2", "--data", json.dumps(DOCS))
     sh.ok("cases", "advance", code, "start_review", "--as", "d1")
     scores = {"sheets": [{"member": "a", "a": 25, "b": 15, "c": 20}], "mandatory_ok": True}
     case = json.loads(sh.ok("cases", "advance", code, "record_district_score", "--as", "d1",
@@ -80,7 +90,8 @@ def test_a_148_product_goes_from_registration_to_a_district_3_star_certificate(
     assert (case["state"], case["stars"], case["score"], case["rule_version"]) == (
         "certified", 3, 60.0, "148")
     assert (case["certificate"]["level"], case["certificate"]["stars"]) == ("district", 3)
-    assert case["certificate"]["valid_to"] == "2028-09-02"
+    assert (case["district_code"], case["commune_code"]) == ("old:278", "old:10120")
+    assert case["certificate"]["valid_to"] == "2028-03-03"
     assert [h["trigger"] for h in case["history"]] == [
         "register", "submit", "start_review", "record_district_score"]
     assert json.loads(sh.ok("audit", "verify", "--json"))["ok"]

@@ -22,6 +22,8 @@ from workflow.store.schema import audit_entries, cases, certificates, outbox
 pytestmark = pytest.mark.postgres
 
 CALLERS = 16
+# Who acts at a 148 case's district stage at the test clock (September 2025): the successor.
+DISTRICT_STAGE = "commune1"
 
 
 def race(n: int, act: Callable[[int], Applied]) -> list[Applied | OcopError]:
@@ -54,14 +56,15 @@ def counts(app: App, code: str) -> dict[str, Any]:
 
 
 def test_16_callers_fire_the_same_trigger_and_exactly_one_applies(pg_app: App) -> None:
-    """16 district officers' clients start the review of one case at the same moment: one
+    """16 clients of the officer at the district stage (since 2025-07-01 the district's
+    successor, the commune officer) start the review of one case at the same moment: one
     succeeds, 15 are refused (wrong state after the first, or a conflict), one audit entry
     and one set of outbox rows are added."""
     world = World(pg_app)
     code = world.register(rules="148")
     world.fire(code, "submit", "producer1", DOCS)
     before = counts(pg_app, code)
-    results = race(CALLERS, lambda i: world.fire(code, "start_review", "district1"))
+    results = race(CALLERS, lambda i: world.fire(code, "start_review", DISTRICT_STAGE))
     applied = [r for r in results if isinstance(r, Applied)]
     refused = [r for r in results if isinstance(r, OcopError)]
     assert len(applied) == 1 and len(refused) == CALLERS - 1
@@ -78,10 +81,10 @@ def test_16_callers_scoring_at_once_issue_exactly_one_certificate(pg_app: App) -
     world = World(pg_app)
     code = world.register(rules="148")
     world.fire(code, "submit", "producer1", DOCS)
-    world.fire(code, "start_review", "district1")
+    world.fire(code, "start_review", DISTRICT_STAGE)
     before = counts(pg_app, code)
     results = race(CALLERS, lambda i: world.fire(
-        code, "record_district_score", "district1", sim_sheets((25, 15, 20 + i / 10))))
+        code, "record_district_score", DISTRICT_STAGE, sim_sheets((25, 15, 20 + i / 10))))
     assert sum(isinstance(r, Applied) for r in results) == 1
     after = counts(pg_app, code)
     assert after["entries"] == before["entries"] + 1
@@ -94,7 +97,7 @@ def test_16_retries_with_one_idempotency_key_apply_once_and_replay_the_rest(
     world = World(pg_app)
     code = world.register(rules="148")
     world.fire(code, "submit", "producer1", DOCS)
-    results = race(CALLERS, lambda i: world.fire(code, "start_review", "district1",
+    results = race(CALLERS, lambda i: world.fire(code, "start_review", DISTRICT_STAGE,
                                                  idempotency_key="retry-1"))
     assert all(isinstance(r, Applied) for r in results), results
     applied = [r for r in results if isinstance(r, Applied)]
@@ -118,14 +121,14 @@ def test_a_locked_case_does_not_hold_up_another_case(pg_app: App) -> None:
 
     def advance_a() -> None:
         waiting.set()
-        done.append(world.fire(a, "start_review", "district1"))
+        done.append(world.fire(a, "start_review", DISTRICT_STAGE))
 
     thread = threading.Thread(target=advance_a)
     try:
         thread.start()
         waiting.wait()
         with ThreadPoolExecutor(max_workers=1) as pool:  # bounded: a global lock would hang
-            moved_b = pool.submit(world.fire, b, "start_review", "district1").result(timeout=5)
+            moved_b = pool.submit(world.fire, b, "start_review", DISTRICT_STAGE).result(timeout=5)
         assert moved_b.to_state == "district_review"
         thread.join(timeout=0.5)
         assert thread.is_alive() and not done, "case A moved while its row was locked"
@@ -143,7 +146,7 @@ def test_transitions_on_16_different_cases_all_apply_concurrently(pg_app: App) -
     codes = [world.register(rules="148") for _ in range(CALLERS)]
     for code in codes:
         world.fire(code, "submit", "producer1", DOCS)
-    results = race(CALLERS, lambda i: world.fire(codes[i], "start_review", "district1"))
+    results = race(CALLERS, lambda i: world.fire(codes[i], "start_review", DISTRICT_STAGE))
     assert all(isinstance(r, Applied) for r in results), results
     with pg_app.db.connect() as conn:
         assert verify(conn).ok

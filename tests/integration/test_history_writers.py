@@ -71,7 +71,8 @@ def through_the_api(world: World) -> str:
                              json={"trigger": "submit", "data": DOCS})
             assert sent.status_code == 200, sent.text
         assert sent.headers.get("Idempotent-Replayed") == "true"
-        signed = http.post("/console/sign-in", data={"token": world.tokens["commune1"]})
+        signed = http.post("/console/sign-in",
+                           data={"name": "commune1", "token": world.tokens["commune1"]})
         assert signed.status_code == 303
         page = http.get(f"/console/cases/{code}").text
         form = dict(re.findall(r'name="(csrf|version)" value="([^"]+)"', page))

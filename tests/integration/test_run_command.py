@@ -101,12 +101,13 @@ def alive_or_fail(make: subprocess.Popen[bytes], log: Path, check: bool) -> bool
     return check
 
 
-def demo_token(path: Path) -> str:
-    """A demo user's token: the last tab-separated field of a line of var/demo-tokens.txt."""
+def demo_account(path: Path) -> dict[str, str]:
+    """A demo user's sign-in form: the name and the token, the first and the last
+    tab-separated fields of a line of var/demo-tokens.txt."""
     for line in path.read_text(encoding="utf-8").splitlines():
         last = line.split("\t")[-1].strip()
         if "\t" in line and TOKEN.match(last):
-            return last
+            return {"name": line.split("\t")[0].strip(), "token": last}
     raise AssertionError(f"no token in {path}:\n{path.read_text(encoding='utf-8')}")
 
 
@@ -128,7 +129,7 @@ def test_make_run_from_a_plain_shell_serves_signs_in_and_stops_cleanly_on_sigter
         assert "var/demo-tokens.txt" in said
         with httpx.Client(base_url=base, timeout=10) as browser:
             signed = browser.post("/console/sign-in",
-                                  data={"token": demo_token(clone / "var" / "demo-tokens.txt")})
+                                  data=demo_account(clone / "var" / "demo-tokens.txt"))
             assert signed.status_code == 303 and signed.headers["location"] == "/console/inbox"
             assert browser.get("/console/inbox").status_code == 200
         wait_until(lambda: any((clone / "var" / "mail").glob("*.eml")), 60,

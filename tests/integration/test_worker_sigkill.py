@@ -11,14 +11,17 @@ from sqlalchemy import func, select, update
 
 from bench.common import seed_drafts
 from tests.integration.workers import Receiver, RedisServer, running, wait_until, worker, worker_env
-from tests.support import DOCS, START, make_app
+from tests.support import BINH_MINH, DOCS, START, make_app
 from workflow.bootstrap import App, bootstrap
 from workflow.domain.facts import Actor, Event
 from workflow.simclock import FileClock
-from workflow.store.schema import outbox, producers
+from workflow.store.schema import cases, outbox, producers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
-OFFICER = Actor("commune.officer", "commune_officer", commune="Cự Khê")
+# The officer of Xã Bình Minh (10126), where the seeded producer and its cases are put.
+OFFICER = Actor("commune.officer", "commune_officer", commune="Xã Bình Minh", unit=BINH_MINH)
+PLACE = {"district": None, "district_code": None, "commune": "Xã Bình Minh",
+         "commune_code": BINH_MINH}
 
 
 
@@ -48,8 +51,9 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
     with Receiver() as receiver:
         app = make_app(pg_url, clock, broker_url=redis.url)  # type: ignore[arg-type]
         codes = seed_drafts(app.db, clock, 500)  # type: ignore[arg-type]
-        with app.db.begin() as conn:
-            conn.execute(update(producers).values(webhook_url=receiver.url("bench")))
+        with app.db.begin() as conn:  # the bench seeds names only: give them the unit key
+            conn.execute(update(producers).values(webhook_url=receiver.url("bench"), **PLACE))
+            conn.execute(update(cases).values(**PLACE))
             receiver.secrets["bench"] = conn.execute(select(producers.c.webhook_secret)).scalar()
         # The events go through an engine with no broker (no nudge after commit): the relay
         # hands the whole batch over below.

@@ -9,7 +9,7 @@ import pytest
 from tests.api_support import TestClient, client
 from tests.support import START, World
 from tests.unit.console_support import mixed
-from tests.unit.lifecycle_support import Driver, shared_world
+from tests.unit.lifecycle_support import ERA, Driver, EraWorld, era_world, shared_world
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,20 @@ def drive(shared: World) -> Iterator[Driver]:
     shared.clock.set(START)
     yield Driver(shared)
     shared.clock.set(START)
+
+
+@pytest.fixture(scope="module")
+def era_shared() -> Iterator[EraWorld]:
+    with era_world() as world:
+        yield world
+
+
+@pytest.fixture
+def era_drive(era_shared: EraWorld) -> Iterator[Driver]:
+    """:func:`drive` in January 2025: producers in the old units, the districts acting."""
+    era_shared.clock.set(ERA)
+    yield Driver(era_shared)
+    era_shared.clock.set(ERA)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from workflow import i18n
 from workflow.clock import VIETNAM
 from workflow.sweep import Sweeper
 
-OTHER = {"producer1": "producer2", "commune1": "commune2"}  # the same acts in Vạn Phúc
+OTHER = {"producer1": "producer2", "commune1": "commune2"}  # the same acts in Hà Đông
 
 
 def every_state(world: World) -> dict[str, tuple[str, str]]:
@@ -32,10 +32,11 @@ def every_state(world: World) -> dict[str, tuple[str, str]]:
 
 
 def floating_reevaluation(world: World) -> str:
-    """A case certified under 148 (evaluated in 2024, rules not pinned), re-opened in 2025: its
-    next review follows the rule version in force today (1489)."""
+    """A case certified under 148 (evaluated on 2 July 2025, the last days of 148, by the
+    district's successor; rules not pinned), re-opened in September: its next review follows
+    the rule version in force today (1489)."""
     drive = Driver(world)
-    world.clock.set(datetime(2024, 6, 3, 9, 0, tzinfo=VIETNAM))
+    world.clock.set(datetime(2025, 7, 2, 9, 0, tzinfo=VIETNAM))
     code = world.register()
     for trigger, source, dest in path_to("148", "certified"):
         drive.step(code, "148", trigger, source, dest)

@@ -16,12 +16,18 @@ from sqlalchemy import select, text
 
 import states
 from states.model import ALL_ROLES, Transition
-from tests.support import DOCS, START, World, make_app
+from tests.support import BEFORE_2025, DOCS, START, World, make_app
+from workflow import registry
 from workflow.bootstrap import App
-from workflow.clock import FixedClock
+from workflow.clock import FixedClock, local
+from workflow.config import Settings
+from workflow.domain.facts import Actor
+from workflow.domain.permissions import acting_roles
 from workflow.domain.scoring import capped, stars_for
+from workflow.domain.units import REORGANISED_ON
 from workflow.errors import QUOTES, OcopError
 from workflow.i18n import label
+from workflow.store.db import write_transaction
 from workflow.store.queries import case_view
 from workflow.store.schema import (
     audit_entries,
@@ -37,13 +43,22 @@ TABLES = (cases, audit_entries, outbox, deadlines, certificates, score_sheets, i
 VERSIONS = tuple(states.LIFECYCLES)
 ALL_TRIGGERS = tuple(dict.fromkeys(t for lc in states.LIFECYCLES.values() for t in lc.triggers()))
 
-# One in-scope user per role (producer p1 in Thanh Oai / Cự Khê) and one out-of-scope user.
+# One in-scope user per role (producer p1 in Xã Bình Minh, which took in Cự Khê of Thanh Oai)
+# and one out-of-scope user. district1's district (Thanh Oai) ended on 2025-06-30: at the test
+# clock (September 2025) district1 may only read, and p1's district stages are acted on by the
+# district's successor (``OCOP_DISTRICT_SUCCESSOR``, default the commune officer: commune1).
 IN_SCOPE = {"producer": "producer1", "commune_officer": "commune1",
             "district_officer": "district1", "ip_officer": "ip", "city_officer": "city",
             "supervisor": "supervisor", "admin": "admin", "system": "system"}
 OUT_OF_SCOPE = {"producer": "producer2", "commune_officer": "commune2",
                 "district_officer": "district2"}
 ROLES = ALL_ROLES
+TODAY = START.date()
+SUCCESSOR = Settings().district_successor  # the default: "commune_officer"
+# Who acts for a role a row names, at the test clock: the district stages are the successor's.
+ACTS_FOR = {**IN_SCOPE, "district_officer": IN_SCOPE[SUCCESSOR]}
+# Who acts at p1's district stages at the test clock (1048/148 cases): the successor, commune1.
+DISTRICT_STAGE = ACTS_FOR["district_officer"]
 PRODUCER1_NAME = "HTX Tương Cự Đà"
 CRITERIA = {"origin": True, "local_labour": True, "idea": True, "cultural_identity": True}
 SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
@@ -83,18 +98,23 @@ ROUTE_SCORES = {
 }
 
 
-def happy(version: str, trigger: str, dest: str | None) -> tuple[str, dict[str, Any], str | None]:
-    """Who fires ``trigger`` and with what data and reason so that it succeeds towards ``dest``."""
+def happy(version: str, trigger: str, dest: str | None,
+          acts_for: dict[str, str] = ACTS_FOR) -> tuple[str, dict[str, Any], str | None]:
+    """Who fires ``trigger`` and with what data and reason so that it succeeds towards ``dest``
+    (``acts_for``: who acts for each role; :data:`ERA_ACTS_FOR` before 2025-07-01)."""
     if (trigger, dest) in ROUTE_SCORES:
         lc = states.lifecycle(version)
-        who = "district1" if trigger == "record_district_score" else "city"
+        who = acts_for["district_officer"] if trigger == "record_district_score" else "city"
         assert lc.rows(trigger)
         return who, scores(version, ROUTE_SCORES[trigger, dest]), None
     if (trigger, dest) == ("record_commune_prescore", "rejected"):
         return "commune1", {"criteria": {**CRITERIA, "idea": False}}, None
     table: dict[str, tuple[str, dict[str, Any], str | None]] = {
         "submit": ("producer1", DOCS, None),
-        "start_review": ("commune1" if version == "1489" else "district1", {}, None),
+        # 1489's commune pre-score, or 1048/148's district review (at the test clock: the
+        # district's successor's).
+        "start_review": (acts_for["commune_officer" if version == "1489" else "district_officer"],
+                         {}, None),
         "request_completion": ("", {"days": 10}, "the product label is missing"),
         "resubmit": ("producer1", {}, None),
         "record_commune_prescore": ("commune1", {"criteria": CRITERIA}, None),
@@ -112,11 +132,26 @@ def happy(version: str, trigger: str, dest: str | None) -> tuple[str, dict[str, 
     return table[trigger]
 
 
-def asker(version: str, state: str) -> str:
+def asker(version: str, state: str, acts_for: dict[str, str] = ACTS_FOR) -> str:
     """The user who asks for completion from ``state``."""
     (row,) = states.lifecycle(version).rows("request_completion", state)
     (role,) = row.roles
-    return IN_SCOPE[role]
+    return acts_for[role]
+
+
+def acting(roles: frozenset[str] | set[str] | tuple[str, ...],
+           on: date = TODAY) -> frozenset[str]:
+    """The roles that act on a row naming ``roles`` on day ``on`` (the test clock): after
+    2025-07-01 a district stage is also the district's successor's."""
+    return frozenset(acting_roles(roles, on, SUCCESSOR))
+
+
+def act_day(version: str, trigger: str, source: str) -> date:
+    """The day a trigger is fired on in the world of the test clock (:func:`in_era`)."""
+    if (trigger == "start_review" and source == "reevaluation"
+            and states.rule_version_for(TODAY) != version):
+        return era_day(version)
+    return TODAY
 
 
 Step = tuple[str, str, str | None]  # trigger, source, dest
@@ -159,18 +194,53 @@ def path_between(version: str, start: str, target: str) -> list[Step]:
     return seen[target]
 
 
+def last_day(version: str) -> date | None:
+    """The last day ``version`` governs evaluations (``None``: it still does)."""
+    start = states.lifecycle(version).in_force_from
+    later = [d for _, d in states.in_force() if d > start]
+    return min(later) - timedelta(days=1) if later else None
+
+
+def era_day(version: str, old_units: bool = False) -> date:
+    """The day :func:`in_era` starts a re-evaluation under ``version``: in the world of
+    today's units, the first days after the reorganisation if the version still governed then
+    (148 until 2025-07-05; the district's successor acts); otherwise, and in an
+    :class:`EraWorld` (``old_units``), two weeks into the version's years."""
+    start = states.lifecycle(version).in_force_from
+    end = last_day(version)
+    if not old_units and (end is None or end >= REORGANISED_ON):
+        first = max(start, REORGANISED_ON) + timedelta(days=1)
+        return first if end is None else min(first, end)
+    return max(start, date(2019, 1, 1)) + timedelta(days=14)
+
+
+def jumps(world: World, version: str, trigger: str, source: str) -> bool:
+    """Whether :func:`in_era` moves the clock for this step."""
+    return (trigger == "start_review" and source == "reevaluation"
+            and states.rule_version_for(local(world.clock.now()).date()) != version)
+
+
+def needs_old_units(world: World, version: str, steps: list[Step]) -> bool:
+    """Whether ``steps`` start a re-evaluation at a district stage before 2025-07-01 (a 1048
+    one goes back to 2019): in the world of today's units nobody can, as the case's commune did
+    not exist then; an :class:`EraWorld`'s cases are in the old units."""
+    lc = states.lifecycle(version)
+    return not isinstance(world, EraWorld) and any(
+        jumps(world, version, t, s) and era_day(version) < REORGANISED_ON
+        and any("district_officer" in r.roles for r in lc.rows(t, s)) for t, s, _ in steps)
+
+
 @contextmanager
 def in_era(world: World, version: str, trigger: str, source: str) -> Iterator[None]:
     """A re-evaluation follows the version in force on its own date (DOMAIN.md §2): to start
-    one under an older version, the clock goes back into that version's years meanwhile."""
+    one under an older version, the clock goes back into that version's years meanwhile
+    (:func:`era_day`)."""
     clock = world.clock
     now = clock.now()
-    if (trigger != "start_review" or source != "reevaluation"
-            or states.rule_version_for(now.date()) == version):
+    if not jumps(world, version, trigger, source):
         yield
         return
-    start = states.lifecycle(version).in_force_from
-    era = max(start, date(2019, 1, 1)) + timedelta(days=14)
+    era = era_day(version, isinstance(world, EraWorld))
     clock.set(now.replace(year=era.year, month=era.month, day=era.day))
     try:
         yield
@@ -189,20 +259,71 @@ def shared_world() -> Iterator[World]:
         app.close()
 
 
-class Driver:
-    """Moves cases of a ``World`` along the lifecycle with valid data."""
+class EraWorld(World):
+    """:class:`~tests.support.World` as it was before the 2025 reorganisation (clock
+    :data:`ERA`): the same names, producer1 in Xã Cự Khê (Huyện Thanh Oai), producer2 in
+    Phường Vạn Phúc (Quận Hà Đông), the district officers acting in their districts and the
+    commune officers in those old communes. Units are given by name, as people typed them."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, app: App) -> None:  # the same fields as World, in another era
+        self.app = app
+        self.clock: FixedClock = app.clock  # type: ignore[assignment]
+        now = self.clock.now()
+        with write_transaction(app.db) as conn:
+            self.p1 = registry.add_producer(conn, now, PRODUCER1_NAME, "cooperative",
+                                            "Thanh Oai", "Cự Khê", "p1@example.vn")
+            self.p2 = registry.add_producer(conn, now, "Làng lụa Vạn Phúc", "household",
+                                            "Hà Đông", "Vạn Phúc")
+            people = [
+                ("producer1", "producer", None, None, self.p1),
+                ("producer2", "producer", None, None, self.p2),
+                ("district1", "district_officer", "Thanh Oai", None, None),
+                ("district2", "district_officer", "Hà Đông", None, None),
+                ("commune1", "commune_officer", None, "Cự Khê, Thanh Oai", None),
+                ("commune2", "commune_officer", None, "Vạn Phúc, Hà Đông", None),
+                ("ip", "ip_officer", None, None, None),
+                ("city", "city_officer", None, None, None),
+                ("supervisor", "supervisor", None, None, None),
+                ("admin", "admin", None, None, None),
+            ]
+            self.tokens = {name: registry.add_user(conn, now, name, role, d, c, p,
+                                                   token_days=3650)
+                           for name, role, d, c, p in people}
+            self.actors = {name: registry.actor_named(conn, name) for name, *_ in people}
+        self.actors["system"] = Actor("system", "system")
+
+
+# Before 2025-07-01 every role acts for itself.
+ERA = BEFORE_2025
+ERA_ACTS_FOR = dict(IN_SCOPE)
+
+
+@contextmanager
+def era_world() -> Iterator[EraWorld]:
+    """:class:`EraWorld` in memory, its clock at :data:`ERA` (January 2025, under 148)."""
+    app = make_app("sqlite://", FixedClock(ERA))
+    try:
+        yield EraWorld(app)
+    finally:
+        app.close()
+
+
+class Driver:
+    """Moves cases of a ``World`` along the lifecycle with valid data; ``acts_for`` says who
+    acts for each role (:data:`ERA_ACTS_FOR` in an :class:`EraWorld`)."""
+
+    def __init__(self, world: World, acts_for: dict[str, str] | None = None) -> None:
         self.world = world
+        self.acts_for = acts_for or (ERA_ACTS_FOR if isinstance(world, EraWorld) else ACTS_FOR)
 
     def new_case(self, version: str, producer: str = "producer1") -> str:
         return self.world.register(producer=producer, rules=rules_for(version))
 
     def step(self, code: str, version: str, trigger: str, source: str, dest: str | None,
              data: dict[str, Any] | None = None, **kw: Any) -> Any:
-        who, happy_data, reason = happy(version, trigger, dest)
+        who, happy_data, reason = happy(version, trigger, dest, self.acts_for)
         if trigger == "request_completion":
-            who = asker(version, source)
+            who = asker(version, source, self.acts_for)
         if trigger in LATE_TRIGGERS:
             return self.expire(code, trigger)
         with in_era(self.world, version, trigger, source):
@@ -298,16 +419,28 @@ def words(kind: str, *codes: str) -> str:
     return ", ".join(QUOTES.format(label(kind, code, "en")) for code in codes)
 
 
-def refused(app: App, code: str | None, error: type[OcopError], act: Callable[[], Any]) -> str:
+def refusal(app: App, code: str | None, error: type[OcopError],
+            act: Callable[[], Any]) -> OcopError:
     """Run ``act``, expect exactly ``error`` (not another kind of refusal), check that nothing
-    at all changed, and return the sentence."""
+    at all changed, and return the error."""
     before = snapshot(app, code)
     with pytest.raises(OcopError) as caught:
         act()
     assert type(caught.value) is error, f"{type(caught.value).__name__}: {caught.value}"
     assert snapshot(app, code) == before, "a refused event changed the database"
     assert_one_sentence(caught.value.message)
-    return caught.value.message
+    return caught.value
+
+
+def refused(app: App, code: str | None, error: type[OcopError], act: Callable[[], Any]) -> str:
+    """:func:`refusal`'s sentence."""
+    return refusal(app, code, error, act).message
+
+
+def why(error: OcopError) -> str | None:
+    """The code of the reason an out-of-scope refusal gives (``scope_unit_ended``…)."""
+    reason = error.params.get("why")
+    return reason.get("code") if isinstance(reason, dict) else None
 
 
 def rows_by_source(version: str) -> dict[tuple[str, str], tuple[Transition, ...]]:

@@ -3,6 +3,8 @@
 Each trigger is fired at a case standing in a state the trigger leaves from, with data that
 would pass its guards. Whoever the lifecycle table names, within their scope, succeeds; every
 other caller gets 403 and the case, its audit trail and its outbox stay exactly as they were.
+The clock is September 2025: a district stage is the district's successor's (the commune
+officer's) too, and the district officers, whose districts ended on 2025-06-30, only read.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from sqlalchemy import func, select
 import states
 from tests.api_support import TestClient, bearer, client
 from tests.support import DOCS, World, sim_sheets
-from workflow.domain.permissions import CITY_WIDE
+from workflow.clock import local
+from workflow.domain.permissions import CITY_WIDE, acting_roles
 from workflow.store.schema import audit_entries, cases, outbox
 
 IP_DATA = {"certificate_no": "VN-4-0123456", "holder": "HTX Tương Cự Đà",
@@ -40,7 +43,7 @@ PATHS["central_review"] = [*PATHS["city_rating"],
                            ("record_city_score", "city", sim_sheets((38, 24, 33)), None)]
 PATHS["certified"] = [*PATHS["city_rating"],
                       ("record_city_score", "city", sim_sheets((30, 20, 25)), None)]
-PATHS["district_review"] = [*PATHS["registered"], ("start_review", "district1", {}, None)]
+PATHS["district_review"] = [*PATHS["registered"], ("start_review", "commune1", {}, None)]
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,22 @@ def footprint(world: World, code: str) -> tuple[Any, ...]:
     return case.state, case.version, case.audit_head, n_audit, n_out
 
 
-def entitled(world: World, code: str, trigger: str, role: str, own: bool) -> bool:
-    """What the lifecycle table says: the role is named for the trigger and acts in scope."""
+def alive(world: World, user: str) -> bool:
+    """Whether ``user``'s unit still exists today (a district officer's ended 2025-06-30)."""
+    ended = world.actors[user].unit_ended
+    return ended is None or local(world.clock.now()).date() <= ended
+
+
+def entitled(world: World, code: str, trigger: str, user: str, own: bool) -> bool:
+    """What the lifecycle table says today: the user's role acts on the row (a district stage
+    is the district's successor's too from 2025-07-01), in scope, and their unit exists."""
     with world.app.db.connect() as conn:
         case = conn.execute(select(cases).where(cases.c.code == code)).one()
     rows = states.lifecycle(case.rule_version).rows(trigger, case.state)
-    return role in set().union(*(r.roles for r in rows)) and (own or role in CITY_WIDE)
+    role = world.actors[user].role
+    roles = acting_roles(set().union(*(r.roles for r in rows)),
+                         local(world.clock.now()).date(), world.app.settings.district_successor)
+    return role in roles and (own or role in CITY_WIDE) and alive(world, user)
 
 
 def post(api: TestClient, world: World, code: str, s: Scenario, user: str) -> Any:
@@ -131,7 +144,7 @@ def test_only_the_roles_the_lifecycle_names_in_their_own_scope_change_a_case(
     with client(world.app) as api:
         for role, (own_user, other_user) in CALLERS.items():
             for own, user in ((True, own_user), (False, other_user)):
-                if entitled(world, shared, scenario.trigger, role, own):
+                if entitled(world, shared, scenario.trigger, user, own):
                     code = prepare(world, scenario)
                     r = post(api, world, code, scenario, user)
                     assert r.status_code == 200, f"{user} ({role}): {r.text}"
@@ -147,13 +160,15 @@ def test_only_the_roles_the_lifecycle_names_in_their_own_scope_change_a_case(
 
 def test_registration_is_open_to_registrars_in_their_own_scope_only(world: World) -> None:
     """POST /cases for producer1's product: registrar roles in scope get 201, the rest 403
-    (admin manages accounts and producers, not applications)."""
+    (admin manages accounts and producers, not applications; the district officers' districts
+    ended)."""
     registrars = {"producer", "commune_officer", "district_officer", "city_officer"}
     with client(world.app) as api:
         for role, (own_user, other_user) in CALLERS.items():
             for own, user in ((True, own_user), (False, other_user)):
                 r = api.post("/api/v1/cases", headers=bearer(world.tokens[user]), json={
                     "producer": world.p1, "product": "Tương", "group": "food"})
-                expected = 201 if role in registrars and (own or role in CITY_WIDE) else 403
+                expected = 201 if (role in registrars and (own or role in CITY_WIDE)
+                                   and alive(world, user)) else 403
                 assert r.status_code == expected, f"{user} ({role}): {r.text}"
 

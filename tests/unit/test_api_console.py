@@ -10,6 +10,7 @@ import pytest
 
 from tests.api_support import TestClient, client, in_district_review
 from tests.support import DOCS, World
+from tests.unit.lifecycle_support import DISTRICT_STAGE
 from workflow.errors import InvalidInput
 from workflow.web.console import forms
 
@@ -21,7 +22,7 @@ def api(world: World) -> Iterator[TestClient]:
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    r = api.post("/console/sign-in", data={"token": world.tokens[who]})
+    r = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
     assert r.status_code == 303 and r.headers["location"] == "/console/inbox"
 
 
@@ -35,9 +36,9 @@ def score_form(page: str, a: str) -> dict[str, str]:
 
 
 def test_a_wrong_token_does_not_sign_in(api: TestClient) -> None:
-    """The sign-in page says the token is not valid, in Vietnamese by default."""
-    r = api.post("/console/sign-in", data={"token": "nope"})
-    assert r.status_code == 401 and "Mã truy cập không đúng" in r.text
+    """The sign-in page says the name or token is not right, in Vietnamese by default."""
+    r = api.post("/console/sign-in", data={"name": "city", "token": "nope"})
+    assert r.status_code == 401 and "Tên người dùng hoặc mã truy cập không đúng" in r.text
 
 
 def test_pages_need_a_signed_in_user(api: TestClient) -> None:
@@ -64,9 +65,10 @@ def test_the_inbox_lists_the_officers_work_by_due_date_with_overdue_ones_marked(
 
 def test_the_case_page_offers_score_sheets_with_each_parts_maximum(
         api: TestClient, world: World) -> None:
-    """The form carries max 40/25/35 for rule version 148, and the lifecycle is drawn."""
+    """The form carries max 40/25/35 for rule version 148, and the lifecycle is drawn (the
+    district stage's page, for the district's successor since 2025-07-01)."""
     code = in_district_review(world)
-    sign_in(api, world, "district1")
+    sign_in(api, world, DISTRICT_STAGE)
     page = api.get(f"/console/cases/{code}").text
     assert 'name="a_1" min="0" max="40"' in page and 'name="c_1" min="0" max="35"' in page
     assert '<svg class="lifecycle"' in page and 'data-state="district_review"' in page
@@ -76,7 +78,7 @@ def test_a_score_over_its_maximum_is_refused_on_the_server_and_the_form_kept(
         api: TestClient, world: World) -> None:
     """Browser checks can be bypassed: the server refuses 45 of 40 and keeps what was typed."""
     code = in_district_review(world)
-    sign_in(api, world, "district1")
+    sign_in(api, world, DISTRICT_STAGE)
     page = api.get(f"/console/cases/{code}").text
     r = api.post(f"/console/cases/{code}/events", data=score_form(page, "45"))
     error = re.search(r'data-testid="error">(.*?)</p>', r.text, re.S)
@@ -88,7 +90,7 @@ def test_recording_a_score_moves_the_case_and_grows_its_timeline(
         api: TestClient, world: World) -> None:
     """A valid sheet: redirect to the case, now in ip_check, one more timeline entry."""
     code = in_district_review(world)
-    sign_in(api, world, "district1")
+    sign_in(api, world, DISTRICT_STAGE)
     page = api.get(f"/console/cases/{code}").text
     r = api.post(f"/console/cases/{code}/events", data=score_form(page, "30"))
     assert r.status_code == 303
@@ -101,7 +103,7 @@ def test_a_form_without_the_sessions_csrf_value_is_refused(api: TestClient,
                                                            world: World) -> None:
     """A forged form (another site's POST) does not change the case."""
     code = in_district_review(world)
-    sign_in(api, world, "district1")
+    sign_in(api, world, DISTRICT_STAGE)
     form = {**score_form(api.get(f"/console/cases/{code}").text, "30"), "csrf": "forged"}
     r = api.post(f"/console/cases/{code}/events", data=form)
     assert r.status_code == 422 and 'data-state="district_review"' in r.text
@@ -138,7 +140,7 @@ def test_a_reason_from_a_list_is_submitted_as_its_code(api: TestClient, world: W
     """Re-opening a certified case: the list's choice (shown as words) reaches the engine as
     its code, beside an empty free-text reason, and the case moves to re-evaluation."""
     code = in_district_review(world)
-    world.fire(code, "record_district_score", "district1", {
+    world.fire(code, "record_district_score", DISTRICT_STAGE, {
         "sheets": [{"member": "Bà Lan", "a": 30, "b": 15, "c": 15}], "mandatory_ok": True})
     sign_in(api, world, "city")
     page = api.get(f"/console/cases/{code}").text

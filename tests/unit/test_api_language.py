@@ -19,7 +19,7 @@ def api(world: World) -> Iterator[TestClient]:
 
 
 def submit(api: TestClient, world: World, code: str, lang: str | None) -> dict[str, Any]:
-    headers = {**bearer(world.tokens["district1"]), **({"Accept-Language": lang} if lang else {})}
+    headers = {**bearer(world.tokens["commune1"]), **({"Accept-Language": lang} if lang else {})}
     r = api.post(f"/api/v1/cases/{code}/events", headers=headers,
                  json={"trigger": "submit", "data": DOCS})
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"

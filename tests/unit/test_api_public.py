@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select, update
 
-from tests.api_support import TestClient, bearer, client
-from tests.support import DOCS, World, sim_sheets
+from tests.api_support import TestClient, bearer, client, in_district_review
+from tests.support import BINH_MINH, DOCS, HA_DONG, World, sim_sheets
+from tests.unit.lifecycle_support import EraWorld
 from workflow.store.queries import case_view
 from workflow.store.schema import audit_entries, cases
 
@@ -22,11 +23,10 @@ def api(world: World) -> Iterator[TestClient]:
 
 
 def certified(world: World) -> tuple[str, str]:
-    """A 148 case the district certified 3★; its code and certificate number."""
-    code = world.register(rules="148")
-    world.fire(code, "submit", "producer1", DOCS)
-    world.fire(code, "start_review", "district1")
-    world.fire(code, "record_district_score", "district1", sim_sheets((25, 15, 20)))
+    """A 148 case certified 3★ at the district stage (by the district's successor, commune1,
+    in September 2025); its code and certificate number."""
+    code = in_district_review(world)
+    world.fire(code, "record_district_score", "commune1", sim_sheets((25, 15, 20)))
     with world.app.db.connect() as conn:
         return code, case_view(conn, code)["certificate"]["number"]
 
@@ -117,16 +117,43 @@ def test_the_status_page_needs_the_cases_own_token(api: TestClient, world: World
 
 
 def test_officers_add_producers_only_in_their_own_area(api: TestClient, world: World) -> None:
-    """POST /producers: district1 adds in Thanh Oai, not in Hà Đông; a producer never."""
-    body = {"name": "HTX Mây tre Phú Vinh", "kind": "cooperative", "district": "Thanh Oai"}
-    r = api.post("/api/v1/producers", json=body, headers=bearer(world.tokens["district1"]))
-    assert r.status_code == 201 and r.json()["district"] == "Thanh Oai"
-    again = api.get(r.headers["location"], headers=bearer(world.tokens["district1"]))
+    """POST /producers: commune1 adds in Bình Minh (by name; kept by code), not in Hà Đông;
+    district1, whose district ended, adds none; a producer or the supervisor never."""
+    body = {"name": "HTX Mây tre Phú Vinh", "kind": "cooperative", "commune": "Bình Minh"}
+    r = api.post("/api/v1/producers", json=body, headers=bearer(world.tokens["commune1"]))
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["commune"], made["commune_code"]) == ("Xã Bình Minh", BINH_MINH)
+    assert (made["district"], made["district_code"]) == (None, None)
+    again = api.get(r.headers["location"], headers=bearer(world.tokens["commune1"]))
     assert again.json()["name"] == body["name"]
-    elsewhere = {**body, "district": "Hà Đông"}
-    for who, payload in (("district1", elsewhere), ("producer1", body), ("supervisor", body)):
+    elsewhere = {**body, "commune": HA_DONG}
+    for who, payload in (("commune1", elsewhere), ("district1", body), ("producer1", body),
+                         ("supervisor", body)):
         r = api.post("/api/v1/producers", json=payload, headers=bearer(world.tokens[who]))
-        assert r.status_code == 403, who
+        assert r.status_code == 403, (who, r.text)
+    ended = api.post("/api/v1/producers", json=body, headers=bearer(world.tokens["district1"]))
+    assert ended.json()["params"]["why"]["code"] == "scope_unit_ended"
+
+
+def test_before_2025_07_01_district_officers_add_producers_in_their_district(
+        era_shared: EraWorld) -> None:
+    """POST /producers in January 2025: district1 adds in Cự Khê of Thanh Oai, not in Vạn Phúc
+    of Hà Đông."""
+    world = era_shared
+    body = {"name": "HTX Mây tre Phú Vinh", "kind": "cooperative", "district": "Thanh Oai",
+            "commune": "Cự Khê"}
+    with client(world.app) as api:
+        auth = bearer(world.tokens["district1"])
+        r = api.post("/api/v1/producers", json=body, headers=auth)
+        assert r.status_code == 201, r.text
+        made = r.json()
+        assert (made["district"], made["district_code"]) == ("Huyện Thanh Oai", "old:278")
+        assert (made["commune"], made["commune_code"]) == ("Xã Cự Khê", "old:10120")
+        elsewhere = {**body, "district": "Hà Đông", "commune": "Vạn Phúc"}
+        refused = api.post("/api/v1/producers", json=elsewhere, headers=auth)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["params"]["why"]["code"] == "scope_other_district"
 
 
 def test_a_producer_reads_only_their_own_producer_record(api: TestClient, world: World) -> None:

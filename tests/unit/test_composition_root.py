@@ -13,13 +13,16 @@ from workflow.clock import FixedClock
 from workflow.config import Settings
 from workflow.engine import Applied, Hook
 from workflow.relay import Publish
-from workflow.store.db import make_engine
+from workflow.store import units
+from workflow.store.db import make_engine, write_transaction
 from workflow.store.migrate import upgrade
 
 
 def wired(publish: Publish | None = None, observers: Sequence[Hook] = ()) -> App:
     db = make_engine("sqlite://")
     upgrade(db)
+    with write_transaction(db) as conn:
+        units.load(conn, ["01"])  # the world's producers are placed in Hà Nội's units
     return bootstrap(Settings(database_url="sqlite://"), clock=FixedClock(START), db=db,
                      publish=publish, observers=observers)
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.api_support import TestClient, bearer, client
 from tests.support import DOCS, World
-from tests.unit.lifecycle_support import scores
+from tests.unit.lifecycle_support import DISTRICT_STAGE, scores
 from workflow.web.audit_export import FIELDS
 
 
@@ -24,7 +24,8 @@ def api(world: World) -> Iterator[TestClient]:
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    assert api.post("/console/sign-in", data={"token": world.tokens[who]}).status_code == 303
+    signed = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    assert signed.status_code == 303
 
 
 def seqs(page: str) -> list[tuple[str, str]]:
@@ -105,15 +106,15 @@ def test_the_console_csv_has_a_bom_one_column_per_field_and_the_readers_words(
     any cell, the hash chain columns kept; newest first like the view."""
     code = world.register(rules="148")
     world.fire(code, "submit", "producer1", DOCS)
-    world.fire(code, "start_review", "district1")
-    world.fire(code, "record_district_score", "district1", scores("148", 62.5))
+    world.fire(code, "start_review", DISTRICT_STAGE)
+    world.fire(code, "record_district_score", DISTRICT_STAGE, scores("148", 62.5))
     sign_in(api, world, "supervisor")
     rows = parse(api.get(f"/console/audit.csv?case={code}").text)
     assert [r["Sự kiện"] for r in rows] == ["Ghi điểm cấp huyện", "Bắt đầu đánh giá",
                                            "Nộp hồ sơ", "Đăng ký"]
     scored = rows[0]
     assert scored["Điểm"] == "62,5" and scored["Số sao"] == "3"
-    assert scored["Trạng thái sau"] == "Đã công nhận" and scored["Vai trò"] == "Cán bộ huyện"
+    assert scored["Trạng thái sau"] == "Đã công nhận" and scored["Vai trò"] == "Cán bộ xã"
     assert "huyện công nhận 3 sao" in scored["Giải thích"]
     assert scored["Giấy chứng nhận"].startswith("HN-H-")
     assert rows[2]["Tài liệu trong hồ sơ"].startswith("Phiếu đăng ký sản phẩm; ")
@@ -127,8 +128,8 @@ def test_the_api_csv_keeps_english_headers_and_codes_and_json_is_unchanged(
     the JSON export still carries ``data`` as before."""
     code = world.register(rules="148")
     world.fire(code, "submit", "producer1", DOCS)
-    world.fire(code, "start_review", "district1")
-    world.fire(code, "record_district_score", "district1", scores("148", 75))
+    world.fire(code, "start_review", DISTRICT_STAGE)
+    world.fire(code, "record_district_score", DISTRICT_STAGE, scores("148", 75))
     auth = bearer(world.tokens["supervisor"])
     download = api.get(f"/api/v1/audit?case={code}&format=csv", headers=auth).text
     rows = parse(download)

@@ -7,18 +7,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from states.model import DISCRETIONARY_TRIGGERS
 from tests.api_support import TestClient, client
-from tests.support import DOCS, World
+from tests.support import DOCS, START, World
 from workflow.store import inbox, queries
+from workflow.store.schema import cases
 from workflow.web.api.config import ApiConfig
 from workflow.web.console import forms
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    r = api.post("/console/sign-in", data={"token": world.tokens[who]})
+    r = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
     assert r.status_code == 303
 
 
@@ -59,11 +60,15 @@ def test_my_work_is_exactly_the_cases_the_engine_lets_me_act_on(
 
 def test_the_floating_reevaluation_is_work_under_todays_rules(
         shared: World, data: dict[str, tuple[str, str]]) -> None:
-    """A 148 case re-opened in 2025 is started by the commune officer (1489), not the district."""
-    (code,) = [c for c, (v, s) in data.items() if c.startswith("HN-2024")]
+    """A 148 case (evaluated in July 2025, rules not pinned) re-opened in September is started
+    by the commune officer of its commune (1489), not the other commune's nor a district's."""
+    with shared.app.db.connect() as conn:
+        (code,) = conn.execute(select(cases.c.code).where(
+            cases.c.code.in_(list(data)), cases.c.state == "reevaluation",
+            cases.c.rule_version == "148", cases.c.created_at < START)).scalars().all()
     now = shared.clock.now()
     with shared.app.db.connect() as conn:
-        for who, expected in (("commune1", True), ("district1", False)):
+        for who, expected in (("commune1", True), ("commune2", False), ("district1", False)):
             actor = shared.actors[who]
             rows = queries.list_cases(conn, now, actor=actor, limit=10_000,
                                       where=inbox.work_condition(actor, now))
@@ -153,7 +158,7 @@ def test_a_long_list_comes_a_page_at_a_time_and_says_how_many_in_all(
     (keeping the view), and the pages together list every case once."""
     sign_in_as = shared.tokens["supervisor"]
     with client(shared.app, ApiConfig(page_limit=5)) as api:
-        api.post("/console/sign-in", data={"token": sign_in_as})
+        api.post("/console/sign-in", data={"name": "supervisor", "token": sign_in_as})
         page = api.get("/console/inbox?view=all").text
         with shared.app.db.connect() as conn:
             total = queries.count_cases(conn, shared.clock.now())

@@ -13,12 +13,13 @@ import states
 from tests.api_support import TestClient
 from tests.support import DOCS, World
 from tests.unit.console_support import codes_shown, readable
-from tests.unit.lifecycle_support import CRITERIA, scores
+from tests.unit.lifecycle_support import CRITERIA, DISTRICT_STAGE, scores
 from workflow.store import queries
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    assert api.post("/console/sign-in", data={"token": world.tokens[who]}).status_code == 303
+    signed = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    assert signed.status_code == 303
 
 
 def pages_for(api: TestClient, who: str, codes: list[str]) -> Iterator[tuple[str, str]]:
@@ -57,7 +58,7 @@ def test_the_sign_in_page_and_a_refused_action_show_no_code(
     """The sign-in page, a wrong token, and a case page answering a refused action (the city
     officer scores a certified case) are all in Vietnamese words."""
     pages = [api.get("/console/sign-in").text,
-             api.post("/console/sign-in", data={"token": "nope"}).text]
+             api.post("/console/sign-in", data={"name": "city", "token": "nope"}).text]
     sign_in(api, shared, "city")
     (certified,) = [c for c, vs in data.items() if vs == ("1489", "certified")]
     page = api.get(f"/console/cases/{certified}").text
@@ -142,17 +143,18 @@ def test_a_routed_outcome_is_explained(api: TestClient, shared: World, score: fl
 
 def test_a_district_three_star_under_148_is_explained_and_recorded(
         api: TestClient, shared: World) -> None:
-    """Under 148 a district score of 50–<70 is a district 3★; the audit entry records the
-    reason code the sentence comes from."""
+    """Under 148 a district score of 50–<70 is a district 3★ (recorded here, in September
+    2025, by the district's successor); the audit entry records the reason code the sentence
+    comes from."""
     code = shared.register(rules="148")
     shared.fire(code, "submit", "producer1", DOCS)
-    shared.fire(code, "start_review", "district1")
-    applied = shared.fire(code, "record_district_score", "district1", scores("148", 60))
+    shared.fire(code, "start_review", DISTRICT_STAGE)
+    applied = shared.fire(code, "record_district_score", DISTRICT_STAGE, scores("148", 60))
     assert applied is not None
     with shared.app.db.connect() as conn:
         last = queries.case_view(conn, code)["history"][-1]
     assert last["data"]["explain"] == {"code": "district_3", "score": 60.0, "rules": "148"}
-    sign_in(api, shared, "district1")
+    sign_in(api, shared, DISTRICT_STAGE)
     assert why(api, code, "vi") == ("Vì sao: Điểm 60 (từ 50 đến dưới 70): theo Quyết định "
                                     "148/QĐ-TTg (2023), huyện công nhận 3 sao.")
 

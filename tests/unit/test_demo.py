@@ -18,7 +18,7 @@ from workflow import demo, registry
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock
 from workflow.store import queries
-from workflow.store.schema import audit_entries, cases, outbox
+from workflow.store.schema import audit_entries, cases, outbox, producers
 
 TODAY = datetime(2026, 11, 30, 9, 0, tzinfo=VIETNAM)
 WAITING = ("draft", "registered", "commune_prescore", "needs_completion", "ip_check",
@@ -57,12 +57,13 @@ def all_cases(app: App) -> list[dict[str, Any]]:
 
 
 def test_every_demo_role_has_work_waiting_today(loaded: tuple[App, dict[str, str]]) -> None:
-    """On 2026-11-30 the commune officer of Cự Khê may start a registered case and pre-score
+    """On 2026-11-30 the officer of Xã Bình Minh (which took in Cự Khê) may start a registered
+    case and pre-score
     another; the IP officer check a trademark; the city officer score a case and record a
     central decision; a producer resubmit and another submit a draft."""
     app, _ = loaded
-    assert fires(app, "phamthu.cukhe", "registered", "start_review")
-    assert fires(app, "phamthu.cukhe", "commune_prescore", "record_commune_prescore")
+    assert fires(app, "phamthu.binhminh", "registered", "start_review")
+    assert fires(app, "phamthu.binhminh", "commune_prescore", "record_commune_prescore")
     assert fires(app, "dokhoa.sokhcn", "ip_check", "verify_ip")
     assert fires(app, "hoangnam.vpdp", "city_rating", "record_city_score")
     assert fires(app, "hoangnam.vpdp", "central_review", "record_central_result")
@@ -95,16 +96,39 @@ def test_live_cases_are_1489_and_the_history_keeps_148_and_1048(
     assert [r["state"] for r in rows if r["rule_version"] == "1048"] == ["expired"]
 
 
-def test_no_district_officer_works_today(loaded: tuple[App, dict[str, str]]) -> None:
-    """Districts ended on 2025-07-01: no case waits at a district, the district officers stay
-    in the audit trail, have nothing allowed, and get no token."""
+def test_the_officers_of_retired_units_only_read_their_history(
+        loaded: tuple[App, dict[str, str]]) -> None:
+    """Districts and the old communes ended on 2025-07-01: no case waits at a district; the
+    officers of those units stay in the audit trail, may still sign in, have nothing allowed,
+    and read the cases of their old unit (a district officer the 148 case they scored)."""
     app, tokens = loaded
     assert "district_review" not in {r["state"] for r in all_cases(app)}
-    for officer in ("buiduc.thanhoai", "daoquang.phuxuyen", "maiphuong.hadong"):
-        assert officer not in tokens and work(app, officer) == {}
+    for officer in ("buiduc.thanhoai", "daoquang.phuxuyen", "maiphuong.hadong",
+                    "nguyenvan.vanphuc"):
+        assert officer in tokens and work(app, officer) == {}
         with app.db.connect() as conn:
             assert conn.execute(select(audit_entries.c.seq)
                                 .where(audit_entries.c.actor == officer)).first()
+            actor = registry.actor_named(conn, officer)
+            seen = queries.list_cases(conn, TODAY, actor=actor)
+        assert actor.unit_ended is not None and seen, officer
+
+
+def test_the_producers_moved_to_their_new_communes_on_2025_07_01(
+        loaded: tuple[App, dict[str, str]]) -> None:
+    """The replay ran the remap on 2025-07-01: every producer is in a commune of today, and
+    the cases opened since carry it; the 2022 and 2024 cases keep the units they had."""
+    app, _ = loaded
+    with app.db.connect() as conn:
+        where = {r.name: r.commune_code for r in conn.execute(select(
+            producers.c.name, producers.c.commune_code))}
+    assert where["HTX Tương Cự Đà"] == "10126" and where["HTX Lụa Vạn Phúc"] == "09556"
+    assert not any(code.startswith("old:") for code in where.values())
+    rows = all_cases(app)
+    assert {r["commune_code"] for r in rows if r["rule_version"] == "1489"} <= set(
+        where.values())
+    assert all(r["commune_code"].startswith("old:") for r in rows
+               if r["rule_version"] == "1048")
 
 
 def test_the_tokens_file_names_role_scope_and_token_and_each_token_signs_in(
@@ -117,7 +141,7 @@ def test_the_tokens_file_names_role_scope_and_token_and_each_token_signs_in(
     header, *lines = path.read_text(encoding="utf-8").splitlines()
     assert header.startswith("#") and len(lines) == len(tokens)
     fields = {line.split("\t")[0]: line.split("\t") for line in lines}
-    assert fields["phamthu.cukhe"][1:3] == ["commune_officer", "Cự Khê"]
+    assert fields["phamthu.binhminh"][1:3] == ["commune_officer", "Xã Bình Minh [10126]"]
     assert fields["htx.tuongcuda"][1:3] == ["producer", "HTX Tương Cự Đà"]
     with app.db.connect() as conn:
         for name, (*_, token) in fields.items():

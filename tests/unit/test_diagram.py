@@ -139,11 +139,13 @@ def test_a_new_case_has_only_its_current_state_marked_and_odd_input_breaks_nothi
 
 def test_the_console_case_page_shows_the_committed_drawing_with_the_cases_path(
         world: World) -> None:
-    """A 148 case in district review: the page inlines the English drawing with its two steps
-    marked and district review as the current state."""
+    """A 148 case in district review: the page (here the district's successor's, the commune
+    officer's) inlines the English drawing with its two steps marked and district review as
+    the current state."""
     code = in_district_review(world)
     with client(world.app) as api:
-        signed = api.post("/console/sign-in", data={"token": world.tokens["district1"]})
+        signed = api.post("/console/sign-in",
+                          data={"name": "commune1", "token": world.tokens["commune1"]})
         assert signed.status_code == 303
         page = api.get(f"/console/cases/{code}?lang=en").text
     svg = page[page.index("<svg"):page.index("</svg>") + len("</svg>")]

@@ -12,12 +12,16 @@ import pytest
 from tests.support import DOCS, World
 from tests.unit.lifecycle_support import (
     CRITERIA,
+    DISTRICT_STAGE,
+    IN_SCOPE,
     PRODUCER1_NAME,
     Driver,
     case_row,
     case_state,
+    refusal,
     refused,
     scores,
+    why,
     words,
 )
 from workflow.domain import explain
@@ -52,7 +56,7 @@ def test_request_completion_is_refused_without_a_reason(drive: Driver, reason: s
     """reason_required: asking the producer to complete the dossier needs a reason."""
     code = drive.reach("148", "district_review")
     message = refused(drive.world.app, code, GuardFailed, lambda: drive.world.fire(
-        code, "request_completion", "district1", {}, reason))
+        code, "request_completion", DISTRICT_STAGE, {}, reason))
     assert "--reason" in message
 
 
@@ -247,7 +251,7 @@ def test_the_system_may_not_withdraw_outside_a_missed_completion_deadline(
 def test_the_system_withdraws_only_after_the_completion_deadline(drive: Driver) -> None:
     """withdrawal_allowed: refused before the 30 days are up, allowed once they are."""
     code = drive.reach("148", "district_review")
-    drive.world.fire(code, "request_completion", "district1", {}, "label missing")
+    drive.world.fire(code, "request_completion", DISTRICT_STAGE, {}, "label missing")
     drive.world.clock.advance(days=29, hours=23)
     refused(drive.world.app, code, GuardFailed,
             lambda: drive.world.fire(code, "withdraw", "system"))
@@ -287,10 +291,11 @@ MAXIMA = {"1048": (35, 25, 40), "148": (40, 25, 35), "1489": (40, 25, 35)}
 
 
 def scoring_case(drive: Driver, version: str) -> tuple[str, str, str]:
-    """A case waiting for a score: district review (1048/148) or city rating (1489)."""
+    """A case waiting for a score: district review (1048/148; scored by the district's
+    successor at the test clock) or city rating (1489)."""
     if version == "1489":
         return drive.reach(version, "city_rating"), "record_city_score", "city"
-    return drive.reach(version, "district_review"), "record_district_score", "district1"
+    return drive.reach(version, "district_review"), "record_district_score", DISTRICT_STAGE
 
 
 def over_max() -> list[tuple[str, int]]:
@@ -362,12 +367,60 @@ def test_a_council_with_fewer_sheets_than_configured_is_invalid_input(world: Wor
     assert world.fire(code, trigger, who, scores("148", 60, 70, 65)).to_state == "certified"
 
 
-def test_a_scoped_officer_of_another_district_cannot_score(drive: Driver) -> None:
-    """Scores are recorded only by the district officer of the case's district."""
+def test_after_2025_07_01_a_district_review_is_scored_only_by_the_successor_in_scope(
+        drive: Driver) -> None:
+    """Since the districts ended a district review is scored by the officer of the case's
+    commune: the other commune's officer is refused as out of their commune, and the officers
+    of the ended districts, the case's own included, as only reading their history."""
     code = drive.reach("148", "district_review")
-    refused(drive.world.app, code, Forbidden, lambda: drive.world.fire(
+    world = drive.world
+    other = refusal(world.app, code, Forbidden, lambda: world.fire(
+        code, "record_district_score", "commune2", scores("148", 60)))
+    assert why(other) == "scope_other_commune", other.message
+    for officer in ("district1", "district2"):
+        ended = refusal(world.app, code, Forbidden, lambda officer=officer: world.fire(
+            code, "record_district_score", officer, scores("148", 60)))
+        assert why(ended) == "scope_unit_ended", ended.message
+    assert case_state(world.app, code) == "district_review"
+    assert world.fire(code, "record_district_score", "commune1",
+                      scores("148", 60)).to_state == "certified"
+
+
+def test_with_the_city_as_the_districts_successor_the_city_scores_a_district_review(
+        world: World) -> None:
+    """OCOP_DISTRICT_SUCCESSOR=city: a district review after 2025-07-01 is the city officer's,
+    and the commune officer is refused as a role the stage is not for."""
+    from dataclasses import replace
+    world.app.engine.settings = replace(world.app.engine.settings,
+                                        district_successor="city_officer")
+    drive = Driver(world, {**IN_SCOPE, "district_officer": "city"})
+    code = drive.reach("148", "district_review")
+    commune = refusal(world.app, code, Forbidden, lambda: world.fire(
+        code, "record_district_score", "commune1", scores("148", 60)))
+    assert commune.code == "role_may_not", commune.message
+    assert commune.params["roles"] == ["city_officer", "district_officer"]
+    ended = refusal(world.app, code, Forbidden, lambda: world.fire(
+        code, "record_district_score", "district1", scores("148", 60)))
+    assert why(ended) == "scope_unit_ended", ended.message
+    assert world.fire(code, "record_district_score", "city",
+                      scores("148", 60)).to_state == "certified"
+
+
+def test_before_2025_07_01_a_scoped_officer_of_another_district_cannot_score(
+        era_drive: Driver) -> None:
+    """Before the reorganisation scores are recorded only by the district officer of the
+    case's district; the commune officer is not a district officer then."""
+    code = era_drive.reach("148", "district_review")
+    world = era_drive.world
+    other = refusal(world.app, code, Forbidden, lambda: world.fire(
         code, "record_district_score", "district2", scores("148", 60)))
-    assert case_state(drive.world.app, code) == "district_review"
+    assert why(other) == "scope_other_district", other.message
+    commune = refusal(world.app, code, Forbidden, lambda: world.fire(
+        code, "record_district_score", "commune1", scores("148", 60)))
+    assert commune.code == "role_may_not", commune.message
+    assert case_state(world.app, code) == "district_review"
+    assert world.fire(code, "record_district_score", "district1",
+                      scores("148", 60)).to_state == "certified"
 
 
 def test_a_refused_event_leaves_an_expired_clock_and_certificates_as_they_were(

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.lifecycle_support import Driver, refused, scores, snapshot
+from tests.support import DOCS
+from tests.unit.lifecycle_support import DISTRICT_STAGE, Driver, refused, scores, snapshot
 from workflow.errors import Conflict, GuardFailed, PreconditionFailed
 
 
@@ -17,9 +18,9 @@ def test_the_same_key_and_request_returns_the_first_result_and_changes_nothing(
     world = drive.world
     code = drive.reach("148", "district_review")
     data = scores("148", 60)
-    first = world.fire(code, "record_district_score", "district1", data, idempotency_key="k-1")
+    first = world.fire(code, "record_district_score", DISTRICT_STAGE, data, idempotency_key="k-1")
     after_first = snapshot(world.app)
-    again = world.fire(code, "record_district_score", "district1", data, idempotency_key="k-1")
+    again = world.fire(code, "record_district_score", DISTRICT_STAGE, data, idempotency_key="k-1")
     assert snapshot(world.app) == after_first
     assert again.replayed and not first.replayed
     assert (again.code, again.from_state, again.to_state, again.version, again.seq) == (
@@ -78,13 +79,15 @@ def test_a_refused_request_does_not_use_up_its_key(drive: Driver) -> None:
 
 
 def test_keys_belong_to_the_user_who_sent_them(drive: Driver) -> None:
-    """Two users may use the same key string for their own requests."""
+    """Two users may use the same key string for their own requests: each commune officer
+    starts a review in their own commune with the key "x"."""
     world = drive.world
-    a, b = drive.reach("1489", "registered"), drive.reach("148", "registered")
+    a, b = drive.reach("1489", "registered"), drive.new_case("1489", producer="producer2")
+    world.fire(b, "submit", "producer2", DOCS)
     assert world.fire(a, "start_review", "commune1", idempotency_key="x").to_state == \
         "commune_prescore"
-    assert world.fire(b, "start_review", "district1", idempotency_key="x").to_state == \
-        "district_review"
+    assert world.fire(b, "start_review", "commune2", idempotency_key="x").to_state == \
+        "commune_prescore"
 
 
 def test_a_stale_expected_version_is_a_precondition_failure(drive: Driver) -> None:
@@ -92,9 +95,9 @@ def test_a_stale_expected_version_is_a_precondition_failure(drive: Driver) -> No
     world = drive.world
     code = drive.reach("148", "registered")  # version 2 after submit
     message = refused(world.app, code, PreconditionFailed, lambda: world.fire(
-        code, "start_review", "district1", expected_version=1))
+        code, "start_review", DISTRICT_STAGE, expected_version=1))
     assert "version 2" in message and "reload" in message
-    assert world.fire(code, "start_review", "district1", expected_version=2).version == 3
+    assert world.fire(code, "start_review", DISTRICT_STAGE, expected_version=2).version == 3
 
 
 def test_precondition_failed_is_a_conflict_with_its_own_status() -> None:

@@ -8,9 +8,19 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from tests.support import DOCS, START, World
-from tests.unit.lifecycle_support import CRITERIA, Driver, case_row, certs, scores, view
-from workflow.clock import VIETNAM
+from tests.support import DOCS, World
+from tests.unit.lifecycle_support import (
+    CRITERIA,
+    DISTRICT_STAGE,
+    Driver,
+    EraWorld,
+    case_row,
+    certs,
+    scores,
+    view,
+)
+from workflow.bootstrap import App
+from workflow.clock import VIETNAM, FixedClock
 from workflow.domain.certificates import NOTICE_MARGIN_DAYS
 from workflow.store.schema import deadlines
 
@@ -35,7 +45,7 @@ def test_148_district_score_from_50_to_under_70_gives_a_district_3_star_certific
         drive: Driver, score: float) -> None:
     """Decision 148: the district certifies 3★ itself, valid 36 months, rule version 148."""
     code = drive.reach("148", "district_review")
-    applied = drive.world.fire(code, "record_district_score", "district1", scores("148", score))
+    applied = drive.world.fire(code, "record_district_score", DISTRICT_STAGE, scores("148", score))
     assert applied.to_state == "certified"
     cert = view(drive.world, code)["certificate"]
     assert (cert["stars"], cert["level"], cert["rule_version"], cert["status"]) == (
@@ -49,7 +59,7 @@ def test_148_district_score_of_70_or_more_goes_to_the_ip_check_as_potential_4_st
         drive: Driver, score: float, stars: int) -> None:
     """Decision 148: ≥70 at the district means the trademark is checked next; no certificate."""
     code = drive.reach("148", "district_review")
-    applied = drive.world.fire(code, "record_district_score", "district1", scores("148", score))
+    applied = drive.world.fire(code, "record_district_score", DISTRICT_STAGE, scores("148", score))
     assert applied.to_state == "ip_check"
     v = view(drive.world, code)
     assert (v["score"], v["stars"], v["certificate"]) == (score, stars, None)
@@ -61,7 +71,7 @@ def test_district_score_under_50_or_a_failed_mandatory_criterion_rejects(
         drive: Driver, version: str, score: float, ok: bool) -> None:
     """Below 50, or any score with a failed mandatory criterion, is not recognised."""
     code = drive.reach(version, "district_review")
-    applied = drive.world.fire(code, "record_district_score", "district1",
+    applied = drive.world.fire(code, "record_district_score", DISTRICT_STAGE,
                                scores(version, score, ok=ok))
     assert applied.to_state == "rejected"
     assert certs(drive.world, code) == []
@@ -72,7 +82,7 @@ def test_1048_district_score_of_50_or_more_goes_to_city_rating(drive: Driver,
                                                                score: float) -> None:
     """Decision 1048: the district only scores; from 50 the city rates, and no certificate yet."""
     code = drive.reach("1048", "district_review")
-    applied = drive.world.fire(code, "record_district_score", "district1", scores("1048", score))
+    applied = drive.world.fire(code, "record_district_score", DISTRICT_STAGE, scores("1048", score))
     assert applied.to_state == "city_rating"
     assert certs(drive.world, code) == []
 
@@ -83,7 +93,7 @@ def test_148_record_no_ip_certifies_district_3_star_whatever_the_district_score(
         drive: Driver) -> None:
     """Decision 148: without a trademark a potential 4★ product is certified 3★ by the district."""
     code = drive.reach("148", "district_review")
-    drive.world.fire(code, "record_district_score", "district1", scores("148", 85))
+    drive.world.fire(code, "record_district_score", DISTRICT_STAGE, scores("148", 85))
     applied = drive.world.fire(code, "record_no_ip", "ip", {}, "no trademark registration")
     assert applied.to_state == "certified"
     v = view(drive.world, code)
@@ -239,25 +249,42 @@ def test_reevaluation_on_the_same_case_issues_a_new_certificate_superseding_the_
     assert [h["trigger"] for h in view(world, code)["history"]].count("record_city_score") == 2
 
 
-def test_a_1048_certificate_is_reevaluated_under_the_rules_in_force(drive: Driver) -> None:
-    """A 1048 case re-evaluated today starts review under 1489 (commune pre-score), and its new
-    certificate records 1489 while the old one keeps 1048."""
-    world = drive.world
+def test_a_1048_certificate_is_reevaluated_under_the_rules_in_force(era_drive: Driver) -> None:
+    """A case certified under 1048 in 2022 (by Thanh Oai's district officer) and re-evaluated
+    in 2025, before the districts ended, starts review under 148; its old certificate keeps
+    1048."""
+    world = era_drive.world
     code = world.register(rules=None)
     with world.app.db.begin() as conn:  # a historic dossier certified under 1048
         from workflow.store.schema import cases
         conn.execute(cases.update().where(cases.c.code == code).values(rule_version="1048"))
+    world.clock.set(at(2022, 5, 10, 9, 0))
     for trigger, who, data in [("submit", "producer1", DOCS), ("start_review", "district1", {})]:
-        world.clock.set(at(2022, 5, 10, 9, 0))
         world.fire(code, trigger, who, data)
     assert case_row(world.app, code)["rule_version"] == "1048"
     world.fire(code, "record_district_score", "district1", scores("1048", 75))
     world.fire(code, "record_city_score", "city", scores("1048", 75))
-    world.clock.set(START)
+    world.clock.set(at(2025, 3, 3, 9, 0))
+    world.fire(code, "open_reevaluation", "city", {"reason": "criteria_change"})
+    assert world.fire(code, "start_review", "district1").to_state == "district_review"
+    assert case_row(world.app, code)["rule_version"] == "148"
+    assert [c["rule_version"] for c in certs(world, code)] == ["1048"]
+
+
+def test_a_1048_certificate_reevaluated_today_is_under_1489(drive: Driver) -> None:
+    """A historic dossier imported under 1048 (pinned by staff) and certified, re-evaluated
+    today: its review starts under 1489 (commune pre-score), whatever the pin; the new
+    certificate records 1489 while the old one keeps 1048."""
+    world = drive.world
+    code = drive.reach("1048", "certified")
+    assert [c["rule_version"] for c in certs(world, code)] == ["1048"]
     world.fire(code, "open_reevaluation", "city", {"reason": "criteria_change"})
     assert world.fire(code, "start_review", "commune1").to_state == "commune_prescore"
     assert case_row(world.app, code)["rule_version"] == "1489"
-    assert [c["rule_version"] for c in certs(world, code)] == ["1048"]
+    world.fire(code, "record_commune_prescore", "commune1", {"criteria": CRITERIA})
+    world.fire(code, "record_no_ip", "ip", {}, "no trademark registration")
+    world.fire(code, "record_city_score", "city", scores("1489", 75))
+    assert [c["rule_version"] for c in certs(world, code)] == ["1048", "1489"]
 
 
 def test_certificate_numbers_are_unique_across_cases_and_cycles(drive: Driver) -> None:
@@ -304,14 +331,18 @@ def test_certificate_clocks_give_90_and_30_days_notice_before_expiry(drive: Driv
     (at(2023, 2, 24, 9, 0), "district_review", "148"),
 ])
 def test_start_review_fixes_the_rule_version_from_the_evaluation_date(
-        world: World, now: datetime, state: str, version: str) -> None:
+        clock: FixedClock, mem_app: App, now: datetime, state: str, version: str) -> None:
     """The decision in force on the Vietnamese date of start_review governs the evaluation,
-    whatever the case was registered under."""
-    world.clock.set(at(2023, 1, 10, 9, 0))
+    whatever the case was registered under. Before 2025-07-01 the producer is in Cự Khê and the
+    district officer starts a district review; from then on, in Bình Minh, its successor (the
+    commune officer) does."""
+    before = now < at(2025, 7, 1, 0, 0)
+    clock.set(at(2023, 1, 10, 9, 0) if before else at(2025, 7, 1, 9, 0))
+    world = EraWorld(mem_app) if before else World(mem_app)
     code = world.register(group="food")
     world.fire(code, "submit", "producer1", DOCS)
     world.clock.set(now)
-    officer = "commune1" if version == "1489" else "district1"
+    officer = "district1" if before else "commune1"
     assert world.fire(code, "start_review", officer).to_state == state
     assert case_row(world.app, code)["rule_version"] == version
 
@@ -334,10 +365,10 @@ def test_request_completion_pauses_the_office_clock_and_resubmit_resumes_the_tim
     world.clock.set(at(2025, 9, 3, 9, 0))
     code = world.register(rules="148")
     world.fire(code, "submit", "producer1", DOCS)
-    world.fire(code, "start_review", "district1")
+    world.fire(code, "start_review", DISTRICT_STAGE)
     assert clocks(world, code)["district_review"] == at(2025, 10, 15, 9, 0)
     world.clock.set(at(2025, 9, 10, 9, 0))
-    world.fire(code, "request_completion", "district1", {}, "the label is missing")
+    world.fire(code, "request_completion", DISTRICT_STAGE, {}, "the label is missing")
     assert "district_review" in clocks(world, code, "paused")
     open_now = clocks(world, code)
     assert open_now["completion"] == at(2025, 10, 10, 9, 0)

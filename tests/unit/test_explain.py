@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.lifecycle_support import Driver, path_to, scores
+from tests.unit.lifecycle_support import DISTRICT_STAGE, Driver, path_to, scores
 from workflow import i18n
 from workflow.domain import explain
 from workflow.store import queries
@@ -38,7 +38,7 @@ def test_a_district_score_records_why_it_went_where_it_went(
         drive: Driver, version: str, total: float, ok: bool, expected: str) -> None:
     """Each routed outcome of the district's score carries its own reason code and the score."""
     code = at(drive, version, "district_review")
-    drive.world.fire(code, "record_district_score", "district1",
+    drive.world.fire(code, "record_district_score", DISTRICT_STAGE,
                      scores(version, total, ok=ok))
     why = last_entry(drive, code)["data"]["explain"]
     assert why["code"] == expected and why["score"] == total and why["rules"] == version

@@ -1,6 +1,12 @@
 """Every row of every rule version's lifecycle table, generated from ``states/``: allowed for
 each role it names, refused from every other state, for every other role and out of scope.
-Every refusal raises the right error with one sentence and leaves every table untouched."""
+Every refusal raises the right error with one sentence and leaves every table untouched.
+
+The test clock is September 2025: the districts ended on 2025-06-30, so a row naming the
+district officer is acted on by the district's successor (the commune officer) and the district
+officer is refused because the unit ended; the rows the district officers acted on before then
+are checked again in a world of January 2025 (:class:`~tests.unit.lifecycle_support.EraWorld`).
+"""
 
 from __future__ import annotations
 
@@ -12,32 +18,45 @@ from sqlalchemy import func, select
 
 import states
 from states.model import TERMINAL_STATES, Transition
-from tests.support import START, World, make_app
+from tests.support import BINH_MINH, HA_DONG, START, World, make_app
 from tests.unit.lifecycle_support import (
+    ACTS_FOR,
     ALL_TRIGGERS,
+    ERA_ACTS_FOR,
     IN_SCOPE,
     LATE_TRIGGERS,
     OUT_OF_SCOPE,
     ROLES,
     VERSIONS,
     Driver,
+    EraWorld,
+    act_day,
+    acting,
     all_rows,
     asker,
     case_row,
+    era_world,
     expected_stars,
     happy,
     in_era,
+    needs_old_units,
+    path_to,
+    refusal,
     refused,
     role_union,
     row_id,
     rows_by_source,
+    why,
     words,
 )
+from workflow import registry
 from workflow.clock import FixedClock
 from workflow.domain.facts import Actor, Event
+from workflow.domain.units import REORGANISED_ON
 from workflow.engine import Applied
 from workflow.errors import Forbidden, WrongState
 from workflow.store.audit import verify
+from workflow.store.db import write_transaction
 from workflow.store.schema import audit_entries, outbox
 
 
@@ -100,10 +119,12 @@ def audit_count(zoo: Zoo, code: str) -> tuple[int, int]:
     return entries, messages
 
 
-def fire_as_role(zoo: Zoo, version: str, row: Transition, role: str, code: str) -> Applied:
-    """Fire the row as a user of ``role`` with the data that role would send."""
-    _, data, reason = happy(version, row.trigger, row.dest)
-    who = asker(version, row.source) if row.trigger == "request_completion" else IN_SCOPE[role]
+def fire_as_role(zoo: Zoo, version: str, row: Transition, role: str, code: str,
+                 acts_for: dict[str, str] = ACTS_FOR) -> Applied:
+    """Fire the row as the user who acts for ``role`` with the data that role would send."""
+    _, data, reason = happy(version, row.trigger, row.dest, acts_for)
+    who = (asker(version, row.source, acts_for) if row.trigger == "request_completion"
+           else acts_for[role])
     if row.trigger == "open_reevaluation" and role == "producer":
         data = {"reason": "upgrade"}
     if row.trigger in LATE_TRIGGERS:
@@ -114,17 +135,43 @@ def fire_as_role(zoo: Zoo, version: str, row: Transition, role: str, code: str) 
         return zoo.world.fire(code, row.trigger, who, data, reason)
 
 
+def world_for(request: pytest.FixtureRequest, zoo: Zoo, version: str, row: Transition) -> Zoo:
+    """``zoo``, or the January 2025 one when the way to the row starts a re-evaluation at a
+    district stage before 2025-07-01 (a 1048 one, in 2019): only cases in the old units can."""
+    steps = [*path_to(version, row.source, via_for(row), holding=row.trigger in HOLDING),
+             (row.trigger, row.source, row.dest)]
+    if needs_old_units(zoo.world, version, steps):
+        era: Zoo = request.getfixturevalue("era_zoo")
+        return era
+    return zoo
+
+
 @pytest.mark.parametrize(("version", "row", "role"), role_cases(),
                          ids=[f"{row_id((v, r))}-by-{role}" for v, r, role in role_cases()])
-def test_every_row_moves_the_case_for_every_role_it_names(zoo: Zoo, version: str,
+def test_every_row_moves_the_case_for_every_role_it_names(request: pytest.FixtureRequest,
+                                                          zoo: Zoo, version: str,
                                                           row: Transition, role: str) -> None:
     """Each (version, trigger, source, dest) row fires for each role it lists, given valid data:
-    the case lands in the row's destination with one more audit entry and a verified chain."""
+    the case lands in the row's destination with one more audit entry and a verified chain.
+    A district stage is the district's successor's now: the district officer is refused
+    because the district ended, and the commune officer of the case's commune acts. (A 1048
+    re-evaluation's review starts in 2019: in the January 2025 world, by the district.)"""
+    zoo = world_for(request, zoo, version, row)
+    era = isinstance(zoo.world, EraWorld)
     code = zoo.drive.reach(version, row.source, via_for(row), holding=row.trigger in HOLDING)
     entries, messages = audit_count(zoo, code)
     start = zoo.world.clock.now()
+    if role == "district_officer" and not era:
+        _, data, reason = happy(version, row.trigger, row.dest)
+        with in_era(zoo.world, version, row.trigger, row.source):
+            ended = refusal(zoo.app, code, Forbidden, lambda: zoo.world.fire(
+                code, row.trigger, IN_SCOPE[role], data, reason))
+        assert why(ended) == "scope_unit_ended", ended.message
+        assert "Huyện Thanh Oai" in ended.message and "2025-06-30" in ended.message
+        assert zoo.world.clock.now() == start
     try:
-        applied = fire_as_role(zoo, version, row, role, code)
+        applied = fire_as_role(zoo, version, row, role, code,
+                               ERA_ACTS_FOR if era else ACTS_FOR)
     finally:
         zoo.world.clock.set(start)
     assert (applied.from_state, applied.to_state) == (row.source, row.dest or row.source)
@@ -152,7 +199,7 @@ def test_every_trigger_is_refused_from_every_state_it_does_not_leave(zoo: Zoo, v
     lc = states.lifecycle(version)
     sources = lc.sources(trigger)
     roles = role_union(lc.rows(trigger)) if sources else frozenset({"city_officer"})
-    who = IN_SCOPE[sorted(roles)[0]]
+    who = ACTS_FOR[sorted(roles)[0]]
     _, data, reason = happy(version, trigger, None) if trigger not in (
         "record_district_score", "record_city_score") else ("", {}, None)
     for state in lc.states:
@@ -180,10 +227,11 @@ def source_rows() -> list[tuple[str, str, str]]:
                          ids=[f"{v}-{t}-{s}" for v, t, s in source_rows()])
 def test_every_row_is_refused_for_every_role_it_does_not_name(zoo: Zoo, version: str,
                                                               trigger: str, source: str) -> None:
-    """Every role the row does not list, supervisor and admin included, is refused as
-    Forbidden with a sentence that names the roles the trigger is for."""
+    """Every role the row does not list (nor takes over: a district stage is the commune
+    officer's too after 2025-07-01), supervisor and admin included, is refused as Forbidden
+    with a sentence that names the roles the trigger is for."""
     rows = rows_by_source(version)[trigger, source]
-    allowed = role_union(rows)
+    allowed = acting(role_union(rows), act_day(version, trigger, source))
     via = rows[0].dest if trigger == "resubmit" else None
     code = zoo.case(version, source, via)
     _, data, reason = happy(version, trigger, rows[0].dest)
@@ -200,44 +248,121 @@ def test_every_row_is_refused_for_every_role_it_does_not_name(zoo: Zoo, version:
 
 def scoped_rows() -> list[tuple[str, str, str, str]]:
     return [(v, t, s, role) for v, t, s in source_rows()
-            for role in sorted(role_union(rows_by_source(v)[t, s])) if role in OUT_OF_SCOPE]
+            for role in sorted(acting(role_union(rows_by_source(v)[t, s]), act_day(v, t, s)))
+            if role in OUT_OF_SCOPE]
 
 
 @pytest.mark.parametrize(("version", "trigger", "source", "role"), scoped_rows(),
                          ids=[f"{v}-{t}-{s}-{r}" for v, t, s, r in scoped_rows()])
 def test_every_scoped_role_is_refused_on_another_producers_district_or_commune(
         zoo: Zoo, version: str, trigger: str, source: str, role: str) -> None:
-    """A producer acts only on their own cases, a district or commune officer only in their own
-    district or commune: the right role out of scope is refused as Forbidden."""
+    """A producer acts only on their own cases, a commune officer only in their own commune
+    (a district stage's successor included): the right role out of scope is refused as
+    Forbidden. The other district's officer is refused too: every district has ended."""
     rows = rows_by_source(version)[trigger, source]
     via = rows[0].dest if trigger == "resubmit" else None
     code = zoo.case(version, source, via)
     _, data, reason = happy(version, trigger, rows[0].dest)
     with in_era(zoo.world, version, trigger, source):
-        message = refused(zoo.app, code, Forbidden, lambda: zoo.world.fire(
+        error = refusal(zoo.app, code, Forbidden, lambda: zoo.world.fire(
             code, trigger, OUT_OF_SCOPE[role], data, reason))
-    assert OUT_OF_SCOPE[role] in message and code in message
-    assert "own" in message
+    assert OUT_OF_SCOPE[role] in error.message and code in error.message
+    if role == "district_officer" and act_day(version, trigger, source) >= REORGANISED_ON:
+        assert why(error) == "scope_unit_ended", error.message
+    elif role == "district_officer":  # a 1048 re-evaluation, in 2019: not in their district
+        assert why(error) == "scope_other_district", error.message
+    else:
+        assert why(error) in ("scope_not_own", "scope_other_commune"), error.message
+        assert "own" in error.message
 
 
-@pytest.mark.parametrize("commune", ["Cự Khê", " Cự Khê  ", unicodedata.normalize("NFD", "Cự Khê")])
-def test_scope_matches_exactly_after_nfc_normalisation_and_trimming(zoo: Zoo,
-                                                                    commune: str) -> None:
-    """A commune officer whose commune is written decomposed or padded still acts in it."""
+class EraZoo(Zoo):
+    """:class:`Zoo` in January 2025, when the districts still acted (:class:`EraWorld`)."""
+
+    def __init__(self) -> None:  # the same fields as Zoo, in another era
+        self._world = era_world()
+        self.world = self._world.__enter__()
+        self.app = self.world.app
+        self.drive = Driver(self.world)
+        self._parked = {}
+
+    def close(self) -> None:
+        self._world.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def era_zoo() -> Iterator[EraZoo]:
+    z = EraZoo()
+    yield z
+    z.close()
+
+
+def district_rows() -> list[tuple[str, Transition]]:
+    return [(v, row) for v, row in all_rows() if "district_officer" in row.roles]
+
+
+@pytest.mark.parametrize(("version", "row"), district_rows(),
+                         ids=[row_id(item) for item in district_rows()])
+def test_before_2025_07_01_every_district_row_moves_for_the_district_officer_alone(
+        era_zoo: EraZoo, version: str, row: Transition) -> None:
+    """Before the reorganisation the district officer of the producer's district fires every
+    row naming the district officer; the other district's officer is refused as out of their
+    district, and the commune officer of the case's (old) commune as not a district officer."""
+    assert isinstance(era_zoo.world, EraWorld)
+    code = era_zoo.drive.reach(version, row.source, via_for(row))
+    _, data, reason = happy(version, row.trigger, row.dest, ERA_ACTS_FOR)
+    with in_era(era_zoo.world, version, row.trigger, row.source):
+        other = refusal(era_zoo.app, code, Forbidden, lambda: era_zoo.world.fire(
+            code, row.trigger, OUT_OF_SCOPE["district_officer"], data, reason))
+        commune = refused(era_zoo.app, code, Forbidden, lambda: era_zoo.world.fire(
+            code, row.trigger, "commune1", data, reason))
+    assert why(other) == "scope_other_district", other.message
+    assert "Huyện Thanh Oai [old:278]" in other.message
+    assert "Quận Hà Đông [old:268]" in other.message
+    assert f"that is for {words('role', 'district_officer')}." in commune
+    entries, _ = audit_count(era_zoo, code)
+    start = era_zoo.world.clock.now()
+    try:
+        applied = fire_as_role(era_zoo, version, row, "district_officer", code, ERA_ACTS_FOR)
+    finally:
+        era_zoo.world.clock.set(start)
+    assert (applied.from_state, applied.to_state) == (row.source, row.dest)
+    assert audit_count(era_zoo, code)[0] == entries + 1
+    case = case_row(era_zoo.app, code)
+    assert (case["district_code"], case["commune_code"]) == ("old:278", "old:10120")
+    with era_zoo.app.db.connect() as conn:
+        assert verify(conn, code).ok
+
+
+@pytest.mark.parametrize("commune", ["Bình Minh", " xã  BÌNH MINH ", "Bình\u200b Minh",
+                                     "Bình\u00a0Minh", unicodedata.normalize("NFD", "Bình Minh"),
+                                     "10126"])
+def test_a_commune_typed_in_any_variant_is_the_same_unit_and_its_officer_acts_in_it(
+        zoo: Zoo, commune: str) -> None:
+    """A commune officer whose commune was typed decomposed, padded, with a zero-width or
+    no-break space, in another case or as its code is the officer of the one unit (10126, Xã
+    Bình Minh) and acts on p1's cases there."""
+    name = f"commune-{len(zoo._parked)}-{abs(hash(commune))}"
+    with write_transaction(zoo.app.db) as conn:
+        registry.add_user(conn, zoo.world.clock.now(), name, "commune_officer", None, commune)
+        officer = registry.actor_named(conn, name)
+    assert (officer.unit, officer.commune) == (BINH_MINH, "Xã Bình Minh")
     code = zoo.drive.reach("1489", "registered")
-    officer = Actor("commune-nfd", "commune_officer", commune=commune)
     applied = zoo.app.engine.apply(Event(code, "start_review", officer))
     assert applied.to_state == "commune_prescore"
 
 
-@pytest.mark.parametrize("commune", ["Cu Khe", "cự khê", "Cự Khê Bắc"])
-def test_scope_is_refused_for_a_commune_spelled_differently(zoo: Zoo, commune: str) -> None:
-    """Scope is exact: no accent folding, no case folding, no prefix match."""
+@pytest.mark.parametrize("unit", [None, HA_DONG, "old:10120", "old:10135"])
+def test_scope_compares_the_unit_key_never_the_name(zoo: Zoo, unit: str | None) -> None:
+    """An officer whose commune *name* is the case's but whose unit key is another's (none;
+    Hà Đông; Cự Khê, which ended; the old Bình Minh of Thanh Oai) is refused, naming both."""
     code = zoo.case("1489", "registered")
-    officer = Actor("commune-other", "commune_officer", commune=commune)
-    message = refused(zoo.app, code, Forbidden, lambda: zoo.app.engine.apply(
+    officer = Actor("commune-other", "commune_officer", commune="Xã Bình Minh", unit=unit)
+    error = refusal(zoo.app, code, Forbidden, lambda: zoo.app.engine.apply(
         Event(code, "start_review", officer)))
-    assert "own commune" in message
+    assert why(error) == "scope_other_commune", error.message
+    assert "Xã Bình Minh [10126]" in error.message and f"[{unit or '—'}]" in error.message
+    assert "own commune" in error.message
 
 
 def test_every_version_lists_a_source_for_every_trigger_it_names() -> None:

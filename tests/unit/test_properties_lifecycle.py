@@ -2,7 +2,11 @@
 whatever is fired, by whom, with whatever data and whenever, the case is always in a state its
 version allows, its stars match its score band and its certificate, it never holds two valid
 certificates, a final case holds a valid one only after a re-evaluation opened for an upgrade
-(DOMAIN.md §9), every audit chain verifies, and a refused event changes nothing at all."""
+(DOMAIN.md §9), every audit chain verifies, and a refused event changes nothing at all.
+
+A run that starts before 2025-07-01 has its producers and officers in the old units (Cự Khê,
+Thanh Oai); a later one in today's (Bình Minh), where a district stage is also the commune
+officer's (the district's successor) and the district officers are refused."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
 )
 from sqlalchemy import func, select
@@ -24,10 +29,15 @@ from sqlalchemy import func, select
 import states
 from tests.support import START, World, make_app
 from tests.unit.lifecycle_support import (
+    ACTS_FOR,
     ALL_TRIGGERS,
+    ERA_ACTS_FOR,
     IN_SCOPE,
     OUT_OF_SCOPE,
+    SUCCESSOR,
     VERSIONS,
+    EraWorld,
+    acting,
     asker,
     expected_stars,
     happy,
@@ -38,6 +48,7 @@ from tests.unit.lifecycle_support import (
 )
 from workflow.clock import VIETNAM, FixedClock, local
 from workflow.domain.facts import Event
+from workflow.domain.units import REORGANISED_ON
 from workflow.errors import (
     Conflict,
     Forbidden,
@@ -103,8 +114,25 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @initialize(start=st.sampled_from(STARTS))
     def set_the_clock(self, start: datetime) -> None:
+        if local(start).date() < REORGANISED_ON:  # the world of the old units, made then
+            self.app.close()
+            self.app = make_app("sqlite://", FixedClock(start))
+            self.world = EraWorld(self.app)
+            self.clock = self.world.clock
         self.clock.set(start)
 
+    def lawful(self) -> bool:
+        """Whether the lawful rules can act: the old units' producers and officers only until
+        their units ended (nobody remaps them here)."""
+        return not isinstance(self.world, EraWorld) or self._today() < REORGANISED_ON
+
+    def _today(self) -> Any:
+        return local(self.clock.now()).date()
+
+    def _acts_for(self) -> dict[str, str]:
+        return ERA_ACTS_FOR if self._today() < REORGANISED_ON else ACTS_FOR
+
+    @precondition(lambda self: self.lawful())
     @rule(target=case_codes, version=st.sampled_from(VERSIONS), pinned=st.booleans(),
           producer=st.sampled_from(["producer1", "producer2"]))
     def register(self, version: str, pinned: bool, producer: str) -> str:
@@ -112,6 +140,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         return self.world.register(producer=producer, group=group,
                                    rules=version if pinned else None)
 
+    @precondition(lambda self: self.lawful())
     @rule(target=case_codes, version=st.sampled_from(VERSIONS), data=st.data())
     def register_and_march(self, version: str, data: st.DataObject) -> str:
         """A pinned case of producer 1 taken lawfully to a random state of its version."""
@@ -120,12 +149,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         for trigger, source, dest in path_to(version, goal):
             if trigger == "expire":
                 self.clock.advance(days=1100)
-            who, payload, reason = happy(version, trigger, dest)
+            who, payload, reason = happy(version, trigger, dest, self._acts_for())
             if trigger == "request_completion":
-                who = asker(version, source)
+                who = asker(version, source, self._acts_for())
             self.world.fire(code, trigger, who, payload, reason)  # lawful: must not refuse
         return code
 
+    @precondition(lambda self: self.lawful())
     @rule(target=case_codes, version=st.sampled_from(VERSIONS),
           reason=st.sampled_from(["expiry", "upgrade", "inspection", "criteria_change"]),
           end=st.sampled_from(["rejected", "withdrawn", "certified"]))
@@ -141,9 +171,9 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def _march(self, code: str, version: str, steps: list[tuple[str, str, str | None]]) -> None:
         for trigger, source, dest in steps:
-            who, payload, reason = happy(version, trigger, dest)
+            who, payload, reason = happy(version, trigger, dest, self._acts_for())
             if trigger == "request_completion":
-                who = asker(version, source)
+                who = asker(version, source, self._acts_for())
             self.world.fire(code, trigger, who, payload, reason)  # lawful: must not refuse
 
     @rule(days=st.sampled_from([0, 1, 3, 10, 31, 200, 400, 1100]), hours=st.integers(0, 23))
@@ -153,7 +183,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(code=case_codes, data=st.data())
     def fire_rows_the_table_allows(self, code: str, data: st.DataObject) -> None:
         """Mostly lawful events, a few in a row: rows from the case's state, each by a user
-        of a role the row names and in the case's scope, with valid or invalid data."""
+        of a role that acts on the row that day (a district stage: the district officer, and
+        from 2025-07-01 the successor too) and in the case's scope, with valid or invalid
+        data."""
         for _ in range(LAWFUL_RUN):
             case = self._case(code)
             version = self._version_now(case)
@@ -165,10 +197,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             if not rows:
                 return
             row = data.draw(st.sampled_from(rows))
-            role = data.draw(st.sampled_from(sorted(row.roles)))
-            _, payload, reason = happy(version, row.trigger, row.dest)
+            role = data.draw(st.sampled_from(sorted(acting(row.roles, self._today()))))
+            _, payload, reason = happy(version, row.trigger, row.dest, self._acts_for())
             if row.trigger == "request_completion":
                 (role,) = row.roles
+                if role == "district_officer" and self._today() >= REORGANISED_ON:
+                    role = SUCCESSOR
             if row.trigger in ("record_district_score", "record_city_score"):
                 payload = data.draw(score_data(version))
             if row.trigger == "verify_ip":

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.support import World
 from tests.unit.lifecycle_support import (
+    DISTRICT_STAGE,
     PRODUCER1_NAME,
     Driver,
     case_row,
@@ -88,8 +89,8 @@ def test_the_pin_lifts_at_reevaluation_and_the_groups_are_mapped(drive: Driver) 
     code = world.register(group="fabric_garment", rules="1048")
     for trigger, who, data in [("submit", "producer1", {"documents": [
             "registration_form", "business_plan", "product_standard"]}),
-            ("start_review", "district1", {}),
-            ("record_district_score", "district1", scores("1048", 80)),
+            ("start_review", DISTRICT_STAGE, {}),
+            ("record_district_score", DISTRICT_STAGE, scores("1048", 80)),
             ("record_city_score", "city", scores("1048", 80))]:
         world.fire(code, trigger, who, data)
     assert case_row(world.app, code)["state"] == "certified"

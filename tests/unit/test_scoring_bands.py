@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.lifecycle_support import Driver, case_row
+from tests.unit.lifecycle_support import DISTRICT_STAGE, Driver, case_row
 from workflow.domain.scoring import Sheet, capped, mean_score, stars_for
 from workflow.store.queries import case_view
 
@@ -64,7 +64,7 @@ def test_148_district_scores_route_at_the_band_edges(drive: Driver, mean: float,
     """Two sheets averaging each edge route the case as the bands say; 49.99 is 2★ and not
     recognised, 69.99 is a district 3★, 70 is potential 4★."""
     code = drive.reach("148", "district_review")
-    applied = drive.world.fire(code, "record_district_score", "district1",
+    applied = drive.world.fire(code, "record_district_score", DISTRICT_STAGE,
                                two_sheets_with_mean("148", mean))
     assert applied.to_state == dest
     row = case_row(drive.world.app, code)
@@ -94,14 +94,14 @@ def test_1048_district_scores_route_at_the_band_edges(drive: Driver, mean: float
                                                       dest: str) -> None:
     """Under 1048 the district passes everything from 50 on to the city."""
     code = drive.reach("1048", "district_review")
-    assert drive.world.fire(code, "record_district_score", "district1",
+    assert drive.world.fire(code, "record_district_score", DISTRICT_STAGE,
                             two_sheets_with_mean("1048", mean)).to_state == dest
 
 
 def test_the_sheets_are_kept_with_the_audit_entry_that_recorded_them(drive: Driver) -> None:
     """Each member's sheet is stored with its total and the score's audit sequence number."""
     code = drive.reach("148", "district_review")
-    applied = drive.world.fire(code, "record_district_score", "district1",
+    applied = drive.world.fire(code, "record_district_score", DISTRICT_STAGE,
                                two_sheets_with_mean("148", 69.99))
     from sqlalchemy import select
 

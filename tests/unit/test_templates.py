@@ -24,6 +24,9 @@ EXTRA: dict[str, dict[str, Any]] = {
     "certificate_notice": {"days_left": 30, "due": "2028-09-01T00:00:00+07:00",
                            "certificate": {"number": "HN-TP-2025-000001-1", "stars": 4,
                                            "valid_to": "2028-08-31"}},
+    "transferred": {"trigger": "transfer_case", "state": "district_review",
+                    "from": "district_review", "to_role": "commune_officer", "unit": "Xã Bình Minh",
+                    "reason": "districts_ended_2025"},
 }
 
 

@@ -1,4 +1,4 @@
-"""``ocop audit verify|export``."""
+"""``ocop audit verify|export``: the cases' hash-chained audit trail, and the admin log."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import csv
 import io
 import json
 import sys
+from typing import Any
 
 import click
 
 from workflow.cli.base import Context, cli, emit, pass_app
 from workflow.errors import OcopError
-from workflow.i18n import from_env
-from workflow.store import audit, queries
+from workflow.i18n import from_env, text
+from workflow.store import adminlog, audit, queries
 
 
 class ChainBroken(OcopError):
@@ -29,19 +30,35 @@ def audit_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def verify(ctx: Context, code: str | None, as_json: bool) -> None:
-    """Check every case's chain; exit 1 naming the first entry that breaks it."""
+    """Check every case's chain and the admin log's; exit 1 naming the first entry that
+    breaks one (the cases' first)."""
     with ctx.app.db.connect() as conn:
         result = audit.verify(conn, code)
-    brk = result.first_break
-    report = {"ok": result.ok, "cases": result.cases, "entries": result.entries,
+        log = adminlog.verify(conn)
+    brk, log_brk = result.first_break, log.first_break
+    report = {"ok": result.ok and log.ok, "cases": result.cases, "entries": result.entries,
               "first_break": None if brk is None else
               {"case": brk.case_code, "seq": brk.seq, "problem": brk.problem,
-               "sentence": brk.sentence()}}
-    emit(report, as_json, lambda r: f"audit chain intact: {r['cases']} cases, "
-         f"{r['entries']} entries" if r["ok"] else brk.sentence(from_env()) if brk else "")
+               "sentence": brk.sentence()},
+              "admin_log": {"ok": log.ok, "entries": log.entries, "first_break":
+                            None if log_brk is None else
+                            {"seq": log_brk.seq, "problem": log_brk.problem,
+                             "sentence": log_brk.sentence()}}}
+    emit(report, as_json, lambda r: verified_text(r, brk, log_brk, from_env()))
     if brk is not None:
         raise ChainBroken("audit_chain_broken", case=brk.case_code, seq=brk.seq,
                           problem=brk.why)
+    if log_brk is not None:
+        raise ChainBroken("admin_log_broken", seq=log_brk.seq, problem=log_brk.why)
+
+
+def verified_text(r: dict[str, Any], brk: audit.Break | None, log_brk: adminlog.Break | None,
+                  lang: str) -> str:
+    cases = (f"audit chain intact: {r['cases']} cases, {r['entries']} entries"
+             if brk is None else brk.sentence(lang))
+    log = (text("ui", "admin_log_intact", lang, entries=r["admin_log"]["entries"])
+           if log_brk is None else log_brk.sentence(lang))
+    return f"{cases}\n{log}"
 
 
 @audit_group.command("export")

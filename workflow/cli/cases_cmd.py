@@ -10,7 +10,7 @@ import states
 from workflow import i18n, registry
 from workflow.cli.base import Context, cli, emit, parse_data, pass_app
 from workflow.domain.facts import Event
-from workflow.store import queries
+from workflow.store import queries, units
 from workflow.store.db import write_transaction
 
 
@@ -72,15 +72,21 @@ def advance(ctx: Context, code: str, trigger: str, as_user: str, reason: str | N
 
 @cases.command("show")
 @click.argument("code")
+@click.option("--as", "as_user", help="show it only if this user may see it (as the API does)")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def show(ctx: Context, code: str, as_json: bool) -> None:
+def show(ctx: Context, code: str, as_user: str | None, as_json: bool) -> None:
     """The case: state, score, stars, certificate, deadlines and its whole history."""
-    show_case(ctx, code, as_json)
+    show_case(ctx, code, as_json, as_user=as_user)
 
 
-def show_case(ctx: Context, code: str, as_json: bool, short: bool = False) -> None:
+def show_case(ctx: Context, code: str, as_json: bool, short: bool = False,
+              as_user: str | None = None) -> None:
     with ctx.app.db.connect() as conn:
+        if as_user is not None:
+            # The API's read rule, imported here so that other commands do not load FastAPI.
+            from workflow.web.api.auth import check_read
+            check_read(registry.actor_named(conn, as_user), queries.case_row(conn, code))
         view = queries.case_view(conn, code, public_url=ctx.app.settings.public_url)
     if short and not as_json:
         click.echo(view["code"])
@@ -93,7 +99,7 @@ def _case_text(v: dict[str, Any]) -> str:
     lines = [
         f"{v['code']}  {v['product']} ({v['group']}) — {v['producer']['name']}",
         f"  state {v['state']}  version {v['version']}  rules {v['rule_version']}  "
-        f"district {v['district']}  commune {v['commune'] or '-'}",
+        f"district {unit_words(v, 'district')}  commune {unit_words(v, 'commune')}",
         f"  score {v['score'] if v['score'] is not None else '-'}  stars "
         f"{v['stars'] or '-'}",
         f"  certificate {cert['number']} {cert['stars']}★ {cert['level']} "
@@ -110,21 +116,32 @@ def _case_text(v: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def unit_words(v: dict[str, Any], level: str) -> str:
+    """``Xã Bình Minh [10126]``: a unit's name with the key scope compares; ``-`` for none."""
+    name, key = v.get(level), v.get(level + "_code")
+    return f"{name or '-'} [{key}]" if key else (name or "-")
+
+
 @cases.command("list")
 @click.option("--state")
-@click.option("--district")
+@click.option("--unit", help="only the cases of this commune or (before 2025-07-01) district: "
+                             "its code or its name")
+@click.option("--district", hidden=True, help="the same as --unit")
 @click.option("--overdue", is_flag=True)
+@click.option("--as", "as_user", help="only the cases this user may see")
 @click.option("--limit", type=int, default=50, show_default=True,
               help=f"cases per page (at most {queries.MAX_PAGE})")
 @click.option("--offset", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def list_(ctx: Context, state: str | None, district: str | None, overdue: bool, limit: int,
-          offset: int, as_json: bool) -> None:
+def list_(ctx: Context, state: str | None, unit: str | None, district: str | None,
+          overdue: bool, as_user: str | None, limit: int, offset: int, as_json: bool) -> None:
     """Cases, soonest deadline first, a page at a time ("N of M")."""
     app, lang = ctx.app, i18n.from_env()
     with app.db.connect() as conn:
-        page = queries.page_cases(conn, app.clock.now(), state, district, overdue,
+        key = units.filter_key(conn, unit, district)
+        actor = registry.actor_named(conn, as_user) if as_user is not None else None
+        page = queries.page_cases(conn, app.clock.now(), state, key, overdue, actor,
                                   limit=limit, offset=offset)
     emit(page, as_json, lambda p: _page_text(p, lang))
 
@@ -132,7 +149,8 @@ def list_(ctx: Context, state: str | None, district: str | None, overdue: bool, 
 def _page_text(page: dict[str, Any], lang: str) -> str:
     rows, shown = page["items"], page["offset"] + len(page["items"])
     lines = [f"{r['code']}  {r['state']:<17} {r['due_at'] or '-':<26}"
-             f"{' OVERDUE' if r['overdue'] else ''}  {r['product']} — {r['producer']}"
+             f"{' OVERDUE' if r['overdue'] else ''}  {r['product']} — {r['producer']}, "
+             f"{unit_words(r, 'commune')}"
              for r in rows] or ["no cases"]
     lines.append(i18n.text("ui", "page_of", lang, shown=shown, total=page["total"])
                  + (f"  (--offset {page['next_offset']})" if page["next_offset"] else ""))

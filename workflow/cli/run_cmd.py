@@ -1,4 +1,5 @@
-"""``ocop run``: migrate, load the demo into an empty database, start every service, keep them up.
+"""``ocop run``: migrate, load the units and the demo into an empty database, start every service,
+keep them up.
 
 Every service is started with this very interpreter (``sys.executable -m …``), so ``ocop run``
 works from any shell, whether or not the virtualenv's ``bin`` is on ``PATH``. Each runs in its
@@ -18,6 +19,7 @@ import click
 
 from workflow import demo, i18n
 from workflow.cli.base import Context, cli, pass_app
+from workflow.cli.db_cmd import load_units
 from workflow.cli.serve_cmd import announce_address
 from workflow.cli.services import Child, stop_all
 from workflow.store.migrate import upgrade
@@ -52,6 +54,9 @@ def run(ctx: Context, no_demo: bool, host: str, port: int) -> None:
     app = ctx.app
     upgrade(app.db)
     say("run_database", url=app.db.url.render_as_string())
+    loaded = load_units(ctx)  # the demo, or the first producer, needs them
+    if loaded is not None:
+        click.echo(loaded)
     tokens = _demo_tokens(ctx) if not no_demo else None
     public = app.settings.public_url.rstrip("/")
     say("run_where", console=f"{public}/console", docs=f"{public}/docs")

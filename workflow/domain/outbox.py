@@ -11,7 +11,9 @@ from workflow.clock import iso
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # The notices a producer receives (and sees on the status page); the others go to the office.
-PRODUCER_KINDS = ("status", "completion_reminder", "certificate_notice")
+# ``transferred``: a case at a district stage passed to the level that owns it since the
+# districts ended (``ocop units remap``).
+PRODUCER_KINDS = ("status", "completion_reminder", "certificate_notice", "transferred")
 
 
 def status_url(public_url: str, code: str, token: str) -> str:
@@ -31,9 +33,11 @@ def channels(case: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 def status_messages(case: dict[str, Any], seq: int, trigger: str, source: str, dest: str,
                     now: datetime, extra: dict[str, Any], *, public_url: str,
-                    available_at: datetime | None = None) -> list[dict[str, Any]]:
+                    available_at: datetime | None = None,
+                    kind: str = "status") -> list[dict[str, Any]]:
     """The producer's status notification of one transition, one row per channel; each
     carries the link to the producer's status page (``status_url``), computed now.
+    ``kind``: one of :data:`PRODUCER_KINDS` (a transfer's notice is ``transferred``).
 
     ``available_at``: the end of the dispatch lease when the rows are written already leased
     to the relay's after-commit nudge (which then publishes without a write of its own);
@@ -44,7 +48,7 @@ def status_messages(case: dict[str, Any], seq: int, trigger: str, source: str, d
         "status_url": status_url(public_url, case["code"], case["status_token"]),
     }
     return [
-        message(case["id"], seq, "status", channel, recipient, case["producer_lang"], payload, now,
+        message(case["id"], seq, kind, channel, recipient, case["producer_lang"], payload, now,
                 available_at=available_at)
         for channel, recipient in channels(case)
     ]

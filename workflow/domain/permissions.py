@@ -73,7 +73,8 @@ def check_actor(f: Facts, rows: tuple[Transition, ...]) -> None:
     if actor.role not in allowed:
         raise Forbidden("role_may_not", role=actor.role, trigger=trigger, case=f.code,
                         state=f.state, roles=allowed)
-    why = scope_reason(actor, f.case) or ended_reason(actor, today)
+    # A retired unit's officer is told first that the unit ended: it holds for every case.
+    why = ended_reason(actor, today) or scope_reason(actor, f.case)
     if why:
         raise Forbidden("out_of_scope", actor=actor.name, trigger=trigger, case=f.code, why=why)
 

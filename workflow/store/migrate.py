@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -19,7 +20,22 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Migrate to ``revision`` in one transaction. On SQLite, foreign keys are off meanwhile
+    (and checked before the commit): a batch migration rebuilds a table other tables refer
+    to, which SQLite would otherwise refuse as soon as it holds rows."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        # A no-op inside a transaction: set on the driver's own (autocommit) connection.
+        driver: Any = conn.connection.driver_connection if conn.dialect.name == "sqlite" \
+            else None
+        if driver is not None:
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if driver is not None and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError(f"migrating to {revision} broke a foreign key")
+        finally:
+            if driver is not None:
+                driver.execute("PRAGMA foreign_keys=ON")

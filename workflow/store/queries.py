@@ -115,14 +115,16 @@ def list_cases(conn: Connection, now: datetime, state: str | None = None,
            .order_by(deadlines.c.due_at).limit(1).scalar_subquery())
     late = breached(now)
     q = _case_filters(select(cases.c.code, cases.c.state, cases.c.product, cases.c.district,
-                             cases.c.commune, cases.c.rule_version, cases.c.stars,
+                             cases.c.commune, cases.c.district_code, cases.c.commune_code,
+                             cases.c.rule_version, cases.c.stars,
                              cases.c.version, producers.c.name.label("producer"),
                              due.label("due_at"), late.label("late"))
                       .join(producers, producers.c.id == cases.c.producer_id),
                       now, state, district, overdue, actor, where)
     q = q.order_by(late.desc(), due.is_(None), due, cases.c.id).limit(limit).offset(offset)
     return [{"code": r.code, "state": r.state, "product": r.product, "producer": r.producer,
-             "district": r.district, "commune": r.commune, "rule_version": r.rule_version,
+             "district": r.district, "commune": r.commune, "district_code": r.district_code,
+             "commune_code": r.commune_code, "rule_version": r.rule_version,
              "stars": r.stars, "version": r.version, "due_at": iso(r.due_at),
              "overdue": bool(r.late)} for r in conn.execute(q)]
 

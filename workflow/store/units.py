@@ -14,7 +14,7 @@ from sqlalchemy.sql import Select
 from workflow.domain.units import OLD, Unit, fold, is_old, strip_type
 from workflow.errors import InvalidInput, NotFound
 from workflow.store import unit_source
-from workflow.store.schema import unit_successors, units
+from workflow.store.schema import unit_successors, unit_unresolved, units
 
 MAX_CANDIDATES = 12
 
@@ -94,7 +94,8 @@ def listing(conn: Connection, level: str | None = None, parent: str | None = Non
 def find(conn: Connection, text: str, levels: Sequence[str] = ("province", "district", "commune"),
          limit: int = 50) -> list[Unit]:
     """Every unit a key, a code or a name (``"Cự Khê"``, ``"xã Cự Khê, Thanh Oai"``) can
-    mean, in both eras."""
+    mean, in both eras. A name is compared folded; only when no unit has it so, it is
+    compared without its spaces too (a space typed as a zero-width one)."""
     raw = text.strip()
     if not raw:
         return []
@@ -106,6 +107,10 @@ def find(conn: Connection, text: str, levels: Sequence[str] = ("province", "dist
     head, *context = [p for p in (fold(part) for part in raw.split(",")) if p]
     kind, name = strip_type(head) if head else (None, "")
     rows = [_unit(r) for r in conn.execute(q.where(units.c.fold == name).limit(limit * 4))]
+    if not rows and name:  # "Hà\u200bĐông", "HàĐông": a space lost to a zero-width one
+        tight = func.replace(units.c.fold, " ", "")
+        rows = [_unit(r) for r in conn.execute(
+            q.where(tight == name.replace(" ", "")).limit(limit * 4))]
     if kind is not None:
         rows = [u for u in rows if fold(u.kind) == kind]
     for part in context:
@@ -122,7 +127,7 @@ def _within(conn: Connection, unit: Unit, place: str) -> bool:
                               .where(units.c.key == key)).first()
         if parent is None:
             return False
-        if parent.fold == name:
+        if parent.fold.replace(" ", "") == name.replace(" ", ""):
             return True
         key = parent.parent_key
     return False
@@ -176,3 +181,82 @@ def predecessors(conn: Connection, key: str) -> list[str]:
     return [r.old_key for r in conn.execute(
         select(unit_successors.c.old_key).where(unit_successors.c.new_key == key)
         .order_by(unit_successors.c.old_key))]
+
+
+def ensure_loaded(conn: Connection, province: str) -> Loaded | None:
+    """Load ``province``'s units when the table is empty (``ocop db upgrade``, ``ocop run``,
+    the demo); ``None`` when units were there already, whichever they are."""
+    if count(conn) > 0:
+        return None
+    done = load(conn, [province])
+    if done.units == 0:  # a code the package does not know: refused with the ones it does
+        check_provinces([province])
+    return done
+
+
+def provinces_known() -> dict[str, str]:
+    """The code and name of every province in force today, as the package lists them."""
+    return {u["key"]: u["name"] for u in unit_source.read(None).units
+            if u["level"] == "province" and not is_old(u["key"])}
+
+
+def check_provinces(codes: Iterable[str]) -> list[str]:
+    """``codes`` as given, once each, when every one is a province in force today; else the
+    refusal naming the unknown code and listing the codes there are."""
+    wanted = list(dict.fromkeys(c.strip() for c in codes))
+    known = provinces_known()
+    for code in wanted:
+        if code not in known:
+            raise InvalidInput("unit_province_unknown", got=code,
+                               provinces=[f"{k} {v}" for k, v in sorted(known.items())])
+    return wanted
+
+
+def unresolved(conn: Connection, open_only: bool = True) -> list[dict[str, Any]]:
+    """The rows whose names migration 0003 could not turn into one unit, oldest first."""
+    q = select(unit_unresolved).order_by(unit_unresolved.c.id)
+    if open_only:
+        q = q.where(unit_unresolved.c.resolved_at.is_(None))
+    return [{"table": r.table_name, "id": r.row_id, "district": r.district,
+             "commune": r.commune, "reason": r.reason,
+             "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None}
+            for r in conn.execute(q)]
+
+
+def named(conn: Connection, text: str | None, levels: Sequence[str] = ("commune",),
+          field: str = "unit") -> Unit:
+    """The unit ``text`` names in any era: a key as it stands (``"10126"`` is the current
+    unit, ``"old:10126"`` the retired one), else what :func:`resolve` makes of a code or
+    name."""
+    raw = (text or "").strip()
+    exact = maybe(conn, raw)
+    if exact is not None and exact.level in levels:
+        return exact
+    if (raw.isdigit() or raw.startswith(OLD)) and count(conn) and not find(conn, raw):
+        raise NotFound("unit_not_found", got=raw)
+    return resolve(conn, text, levels, field=field)
+
+
+def described(conn: Connection, unit: Unit) -> dict[str, Any]:
+    """``unit`` as ``ocop units show`` and ``GET /api/v1/units/{key}`` give it: its fields, how
+    many units lie directly in it, what it became in 2025 (the default successor first) or
+    what it took in."""
+    within = conn.execute(select(func.count()).select_from(units)
+                          .where(units.c.parent_key == unit.key)).scalar_one()
+    took_in = [u for u in (maybe(conn, k) for k in predecessors(conn, unit.key)) if u]
+    return {**unit.as_dict(), "within": int(within),
+            "successors": [{**u.as_dict(), "label": u.label, "default": d}
+                           for u, d in successors(conn, unit.key)],
+            "predecessors": [{**u.as_dict(), "label": u.label} for u in took_in]}
+
+
+def filter_key(conn: Connection, unit: str | None, alias: str | None = None) -> str | None:
+    """The key a case list is filtered by: ``unit`` (or its older name ``district``), a code or
+    a name of a commune or district in either era; refused when the two disagree."""
+    given = [t.strip() for t in (unit, alias) if t and t.strip()]
+    if not given:
+        return None
+    keys = {named(conn, t, ("district", "commune")).key for t in given}
+    if len(keys) > 1:
+        raise InvalidInput("unit_filter_twice", got=given)
+    return keys.pop()

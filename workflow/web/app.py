@@ -14,7 +14,6 @@ from fastapi.staticfiles import StaticFiles
 from workflow import demo
 from workflow.bootstrap import App, bootstrap
 from workflow.web.api import admin, cases, problems, public, units, users
-from workflow.web.api.auth import Tokens
 from workflow.web.api.config import ApiConfig
 from workflow.web.api.limits import BodyLimit
 from workflow.web.api.metrics import Metrics, Timing
@@ -22,6 +21,7 @@ from workflow.web.api.models import Problem
 from workflow.web.console import accounts
 from workflow.web.console import routes as console
 from workflow.web.console.render import STATIC, Pages
+from workflow.web.throttle import SignInThrottle
 
 DESCRIPTION = """The OCOP certification workflow over HTTP. Authenticate with
 `Authorization: Bearer TOKEN` (the token `ocop users add` printed). Request bodies use the CLI's
@@ -38,8 +38,8 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     api.state.config = config
     api.state.pages = Pages()
     api.state.demo_tokens = demo.tokens_path()  # the sign-in page points to it when it exists
-    api.state.tokens = Tokens(app, config.token_cache_seconds)
     api.state.metrics = Metrics(app)
+    api.state.throttle = SignInThrottle(config)  # console sign-in failures, per account/address
     problems.install(api)
     for router in (cases.router, admin.router, users.router, units.router, public.router,
                    console.router, accounts.router):

@@ -18,7 +18,8 @@ from workflow.i18n import label
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "messages"
 LANGS = ("vi", "en")
-KINDS = ("status", "escalation", "reminder", "completion_reminder", "certificate_notice")
+KINDS = ("status", "escalation", "reminder", "completion_reminder", "certificate_notice",
+         "transferred")
 
 
 def format_date(value: str | date | datetime | None, lang: str = "vi") -> str:

@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 import states
 from workflow import diagram, registry
-from workflow.clock import aware
-from workflow.errors import InvalidInput
+from workflow.clock import aware, local
+from workflow.domain.permissions import ended_reason
+from workflow.errors import Forbidden, InvalidInput, clause
 from workflow.store import audit, queries
 from workflow.store.db import write_transaction
 from workflow.web import audit_export
@@ -32,20 +33,29 @@ AUDIT_FIELDS = audit_export.FIELDS
 
 def producer_json(p: dict[str, Any]) -> dict[str, Any]:
     return {"id": p["id"], "name": p["name"], "kind": p["kind"], "district": p["district"],
-            "commune": p["commune"], "email": p["email"], "webhook": p["webhook_url"],
-            "lang": p["lang"]}
+            "commune": p["commune"], "district_code": p["district_code"],
+            "commune_code": p["commune_code"], "email": p["email"],
+            "webhook": p["webhook_url"], "lang": p["lang"]}
 
 
 @router.post("/producers", status_code=201, response_model=Producer, tags=["producers"],
              responses=documented(400, 401, 403, 413, 422))
 def add_producer(body: ProducerIn, app: AppDep, actor: CurrentActor) -> JSONResponse:
-    """Register a producer (CLI: ``ocop producers add``). Officers add producers of their own
-    district or commune; the city office and administrators add any."""
+    """Register a producer (CLI: ``ocop producers add``). The commune is a code or a name (an
+    ambiguous name is refused with the candidates); officers add producers of their own
+    commune (or, before 2025-07-01, district), compared by code; the city office and
+    administrators add any. An officer whose unit has ended adds none."""
     require_role(actor, PRODUCER_ADMINS, "do_add_producers")
-    check_producer_scope(actor, {"id": None, "name": body.name, "district": body.district,
-                                 "commune": body.commune}, "do_add_producer")
+    now = app.clock.now()
     with write_transaction(app.db) as conn:
-        pid = registry.add_producer(conn, app.clock.now(), body.name, body.kind, body.district,
+        where = registry.place(conn, now, body.district, body.commune)
+        ended = ended_reason(actor, local(now).date())
+        if ended:
+            raise Forbidden("producer_out_of_scope", actor=actor.name,
+                            action=clause("do_add_producer"), producer=body.name, why=ended)
+        check_producer_scope(actor, {"id": None, "name": body.name, **where},
+                             "do_add_producer")
+        pid = registry.add_producer(conn, now, body.name, body.kind, body.district,
                                     body.commune, body.email, body.webhook, body.lang)
         producer = registry.get_producer(conn, pid)
     return JSONResponse(producer_json(producer), status_code=201,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,7 +11,8 @@ from workflow import registry
 from workflow.bootstrap import App
 from workflow.domain.facts import Actor
 from workflow.domain.permissions import scope_reason
-from workflow.errors import Forbidden, Unauthenticated, clause
+from workflow.errors import Forbidden, clause
+from workflow.store.db import write_transaction
 
 READS_ALL = ("supervisor", "admin", "city_officer", "ip_officer")
 AUDITORS = ("supervisor", "admin")
@@ -26,34 +26,18 @@ def the_app(request: Request) -> App:
     return app
 
 
-class Tokens:
-    """Token -> actor, remembered for ``ttl`` seconds (0: ask the database every time)."""
-
-    def __init__(self, app: App, ttl: float, size: int = 4096) -> None:
-        self.app, self.ttl, self.size = app, ttl, size
-        self.seen: dict[str, tuple[float, Actor]] = {}
-
-    def actor(self, token: str | None) -> Actor:
-        if not token:
-            raise Unauthenticated("token_missing")
-        key = registry.token_hash(token)
-        hit = self.seen.get(key)
-        if hit is not None and time.monotonic() - hit[0] < self.ttl:
-            return hit[1]
-        with self.app.db.connect() as conn:
-            actor = registry.actor_by_token(conn, token)
-        if actor is None:
-            raise Unauthenticated("token_unknown")
-        if self.ttl > 0:
-            if len(self.seen) >= self.size:
-                self.seen.clear()
-            self.seen[key] = (time.monotonic(), actor)
-        return actor
-
-
 def actor_for_token(request: Request, token: str | None) -> Actor:
-    tokens: Tokens = request.app.state.tokens
-    return tokens.actor(token)
+    """The caller, asked of the database on every request (no cache: a disabled, re-issued or
+    deleted token stops at once in every process); ``last_used_at`` is written in a short
+    transaction of its own at most once a minute."""
+    app = the_app(request)
+    now = app.clock.now()
+    with app.db.connect() as conn:
+        actor, due = registry.token_actor(conn, token, now)
+    if due and token:
+        with write_transaction(app.db) as conn:
+            registry.touch_token(conn, token, now)
+    return actor
 
 
 def current_actor(request: Request, credentials: Annotated[
@@ -89,8 +73,9 @@ def require_role(actor: Actor, roles: tuple[str, ...], action: str) -> None:
 def check_producer_scope(actor: Actor, producer: dict[str, Any], action: str) -> None:
     """Officers manage the producers of their own district or commune; producers see their own.
     ``action`` is the clause code naming what the actor tried (``do_see_producer``)."""
-    probe = {"producer_id": producer["id"], "district": producer["district"],
-             "commune": producer["commune"]}
+    probe = {"producer_id": producer["id"],
+             **{k: producer.get(k) for k in ("district", "commune", "district_code",
+                                             "commune_code")}}
     problem = read_problem(actor, probe)
     if problem:
         raise Forbidden("producer_out_of_scope", actor=actor.name, action=clause(action),

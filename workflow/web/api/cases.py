@@ -12,7 +12,7 @@ from workflow import registry
 from workflow.bootstrap import App
 from workflow.domain.facts import Actor, Event
 from workflow.errors import NotFound, OcopError, Refused
-from workflow.store import queries
+from workflow.store import queries, units
 from workflow.store.db import write_transaction
 from workflow.web.api.auth import AppDep, CurrentActor, check_read
 from workflow.web.api.models import AllowedTrigger, Case, CaseIn, EventIn, HistoryEntry, Page
@@ -48,17 +48,23 @@ def register_case(body: CaseIn, app: AppDep, actor: CurrentActor) -> JSONRespons
     return with_etag(view, 201, {"Location": f"/api/v1/cases/{code}"})
 
 
-@router.get("", response_model=Page, responses=documented(401, 422))
+@router.get("", response_model=Page, responses=documented(401, 404, 422))
 def list_cases(request: Request, app: AppDep, actor: CurrentActor,
                state: Annotated[str | None, Query(max_length=32)] = None,
-               district: Annotated[str | None, Query(max_length=120)] = None,
+               unit: Annotated[str | None, Query(
+                   max_length=120, description="a commune's or (before 2025-07-01) a "
+                   "district's code or name: only its cases")] = None,
+               district: Annotated[str | None, Query(
+                   max_length=120, description="the same as unit (its older name)")] = None,
                overdue: bool = False,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
                offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, Any]:
     """The cases the caller may see, soonest deadline first (overdue ones are marked); a page
-    of ``limit`` from ``offset``, with the ``total`` and the ``next_offset``."""
+    of ``limit`` from ``offset``, with the ``total`` and the ``next_offset``. An ambiguous unit
+    name is refused (422) with the candidates and their codes."""
     with app.db.connect() as conn:
-        return queries.page_cases(conn, app.clock.now(), state, district, overdue, actor,
+        key = units.filter_key(conn, unit, district)
+        return queries.page_cases(conn, app.clock.now(), state, key, overdue, actor,
                                   limit, offset)
 
 

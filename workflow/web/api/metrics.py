@@ -42,6 +42,13 @@ class Backlog(Collector):
         yield overdue
 
 
+# Why a console sign-in failed: no such user or not their token, a disabled account, an expired
+# token, a field left empty, too many failures (throttled), a form posted from another site,
+# the store of failure counts not answering (unavailable).
+SIGNIN_FAILURES = ("unknown", "disabled", "expired", "missing", "throttled", "cross_site",
+                   "unavailable")
+
+
 class Metrics:
     def __init__(self, app: App) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -50,10 +57,17 @@ class Metrics:
         self.latency = Histogram("ocop_http_request_duration_seconds", "API latency",
                                  ["method", "route", "status"], registry=self.registry,
                                  buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5))
+        self.signin_failures = Counter("ocop_signin_failures", "Console sign-ins refused, by "
+                                       "reason", ["reason"], registry=self.registry)
+        for reason in SIGNIN_FAILURES:
+            self.signin_failures.labels(reason)
         self.registry.register(Backlog(app))
 
     def refused(self, trigger: str, error: OcopError) -> None:
         self.refusals.labels(trigger if trigger in ALL_TRIGGERS else "unknown", error.kind).inc()
+
+    def signin_failed(self, reason: str) -> None:
+        self.signin_failures.labels(reason if reason in SIGNIN_FAILURES else "unknown").inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -17,8 +17,10 @@ class ProducerIn(Strict):
     name: str = Text
     kind: str = Field(max_length=32, description="enterprise, cooperative, cooperative_group "
                       "or household")
-    district: str = Text
-    commune: str | None = Field(default=None, max_length=120)
+    district: str | None = Field(default=None, max_length=120,
+                                 description="only before 2025-07-01: narrows a commune name")
+    commune: str = Field(min_length=1, max_length=120,
+                         description="the commune or ward: its code (10126) or its name")
     email: str | None = Field(default=None, max_length=254)
     webhook: str | None = Field(default=None, max_length=500)
     lang: str = Field(default="vi", max_length=2, description="vi or en")
@@ -28,8 +30,12 @@ class Producer(BaseModel):
     id: int
     name: str
     kind: str
-    district: str
+    district: str | None
     commune: str | None
+    district_code: str | None = Field(default=None, description="the unit key of the "
+                                      "district (old:CODE), for units before 2025-07-01")
+    commune_code: str | None = Field(default=None, description="the unit key of the commune "
+                                     "or ward (CODE, or old:CODE for a retired one)")
     email: str | None
     webhook: str | None
     lang: str
@@ -97,8 +103,10 @@ class Case(BaseModel):
     product: str
     group: str
     subgroup: str | None
-    district: str
+    district: str | None
     commune: str | None
+    district_code: str | None = None
+    commune_code: str | None = None
     score: float | None
     stars: int | None
     proposed_stars: int | None = Field(default=None, description="5 during central review: "
@@ -115,8 +123,10 @@ class CaseSummary(BaseModel):
     state: str
     product: str
     producer: str
-    district: str
+    district: str | None
     commune: str | None
+    district_code: str | None = None
+    commune_code: str | None = None
     rule_version: str
     stars: int | None
     version: int
@@ -204,3 +214,29 @@ class CertificateCheck(BaseModel):
     product: str
     producer: str
     checked_on: str
+
+
+class Unit(BaseModel):
+    key: str = Field(description="the statistics office's code; old:CODE for a unit that "
+                     "ended on 2025-06-30")
+    code: str
+    level: str = Field(description="province, district or commune")
+    kind: str = Field(description="the unit's type as its name says it: Xã, Phường, Huyện…")
+    name: str
+    parent: str | None
+    parent_name: str | None
+    province: str
+    valid_from: str | None
+    valid_to: str | None
+
+
+class UnitLink(Unit):
+    label: str
+    default: bool | None = Field(default=None, description="the successor an old commune's "
+                                 "producers and cases move to")
+
+
+class UnitDetail(Unit):
+    within: int = Field(description="how many units lie directly in this one")
+    successors: list[UnitLink] = Field(description="what the unit became on 2025-07-01")
+    predecessors: list[UnitLink] = Field(description="the old units it took in")

@@ -1,42 +1,56 @@
-"""The staff console: sign in with a token, the inbox, a case with its timeline, diagram and
-action forms, and the supervisor's audit view. Plain forms; a cookie holds the token."""
+"""The staff console: sign in with a user name and token, the inbox, a case with its timeline,
+diagram and action forms, and the supervisor's audit view. Plain forms; a server-side session
+(``workflow/store/sessions.py``) whose secret the ``ocop_session`` cookie holds."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from limits.errors import StorageError
 from starlette.concurrency import run_in_threadpool
 
 import states
-from workflow import diagram
+from workflow import diagram, registry
 from workflow.bootstrap import App
-from workflow.clock import aware
+from workflow.clock import aware, local
 from workflow.domain import explain
-from workflow.domain.facts import Actor, Event
+from workflow.domain.facts import Actor, Event, norm
 from workflow.domain.guards import PRESCORE_CRITERIA
-from workflow.errors import InvalidInput, OcopError, Unauthenticated
+from workflow.errors import Forbidden, InvalidInput, OcopError, Unauthenticated
 from workflow.store import inbox as work
-from workflow.store import queries
+from workflow.store import queries, sessions
+from workflow.store.db import write_transaction
+from workflow.store.schema import users
 from workflow.web.api.admin import audit_csv
-from workflow.web.api.auth import AUDITORS, actor_for_token, check_read, require_role
-from workflow.web.api.problems import http_status
+from workflow.web.api.auth import AUDITORS, check_read, require_role
+from workflow.web.api.config import ApiConfig
+from workflow.web.api.problems import from_error, http_status
 from workflow.web.console import forms, views
 from workflow.web.console.render import pages_of, request_lang
+from workflow.web.throttle import SignInThrottle
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SESSION = "ocop_session"
 CSV_LIMIT = 50_000
+log = structlog.get_logger("ocop.console")
+UNAVAILABLE_RETRY = 30  # seconds: Retry-After while the sign-in counts cannot be read
+# Why a sign-in was refused, as /metrics counts it.
+REFUSAL = {"signin_failed": "unknown", "signin_disabled": "disabled",
+           "signin_token_expired": "expired", "signin_fields_missing": "missing"}
 
 
-def csrf_for(token: str) -> str:
-    return hmac.new(token.encode(), b"ocop-console-form", hashlib.sha256).hexdigest()[:32]
+def csrf_for(secret: str) -> str:
+    """The forms' anti-forgery value: derived from the session's secret."""
+    return hmac.new(secret.encode(), b"ocop-console-form", hashlib.sha256).hexdigest()[:32]
 
 
 def ocop(request: Request) -> App:
@@ -44,9 +58,31 @@ def ocop(request: Request) -> App:
     return app
 
 
+def config_of(request: Request) -> ApiConfig:
+    config: ApiConfig = request.app.state.config
+    return config
+
+
 def signed_in(request: Request) -> tuple[Actor, str]:
-    token = request.cookies.get(SESSION)
-    return actor_for_token(request, token), token or ""
+    """The signed-in actor and the session's secret (the key of the forms' CSRF value);
+    ``Unauthenticated`` without a live session (none, signed out, idle, expired, the user
+    disabled or deleted). Reads the database: call it from a thread, not the event loop."""
+    secret = request.cookies.get(SESSION)
+    if not secret:
+        raise Unauthenticated("session_missing")
+    app, config = ocop(request), config_of(request)
+    now = app.clock.now()
+    with app.db.connect() as conn:
+        found = sessions.look_up(conn, secret, now, users_query=registry.user_query(),
+                                 idle=timedelta(minutes=config.session_idle_minutes))
+    if found is None:
+        raise Unauthenticated("session_ended", idle_minutes=config.session_idle_minutes,
+                              hours=config.session_hours)
+    row, due = found
+    if due:
+        with write_transaction(app.db) as conn:
+            sessions.touch(conn, secret, now)
+    return registry.actor_from_row(row), secret
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
@@ -60,13 +96,59 @@ def maybe_signed_in(request: Request) -> Actor | None:
         return None
 
 
+def wants_page(request: Request) -> bool:
+    """A browser opening a page (sent to the sign-in page when signed out) rather than a
+    script fetching (answered 401): ``Sec-Fetch-Mode`` other than ``navigate``, or an
+    ``Accept`` asking for JSON and not HTML, is a script."""
+    mode = request.headers.get("sec-fetch-mode")
+    accept = request.headers.get("accept", "")
+    json_only = "json" in accept and "text/html" not in accept
+    return (mode is None or mode == "navigate") and not json_only
+
+
 def failed(request: Request, error: OcopError, actor: Actor | None = None) -> Response:
-    """The error page in the reader's language, with the header and navigation of the user."""
+    """The error page in the reader's language, with the header and navigation of the user;
+    signed out: the sign-in page for a browser, a 401 problem document for a script."""
     if isinstance(error, Unauthenticated):
-        return RedirectResponse("/console/sign-in", 303)
+        if wants_page(request):
+            return RedirectResponse("/console/sign-in", 303)
+        return from_error(error, request.url.path, request_lang(request))
     actor = actor or maybe_signed_in(request)
     return render(request, "error.html", http_status(error),
                   error=error.text(request_lang(request)), actor=actor)
+
+
+def cross_site(request: Request) -> str | None:
+    """The other site a form was posted from, or ``None`` when it came from this one: an
+    ``Origin`` header that is neither this request's origin nor ``OCOP_PUBLIC_URL``'s (or, with
+    no ``Origin``, ``Sec-Fetch-Site: cross-site``)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return "cross-site" if request.headers.get("sec-fetch-site") == "cross-site" else None
+    public = urlsplit(ocop(request).settings.public_url)
+    own = {f"{request.url.scheme}://{request.url.netloc}".lower(),
+           f"{public.scheme}://{public.netloc}".lower()}
+    return None if origin.strip().lower() in own else origin
+
+
+def refuse_cross_site(request: Request, origin: str) -> Response:
+    request.app.state.metrics.signin_failed("cross_site")
+    log.warning("console_cross_site_post", path=request.url.path, origin=origin[:200],
+                address=client_address(request))
+    error = Forbidden("cross_site_form", origin=origin[:200],
+                      url=f"{ocop(request).settings.public_url.rstrip('/')}/console/sign-in")
+    return render(request, "error.html", 403, error=error.text(request_lang(request)))
+
+
+def client_address(request: Request) -> str:
+    """The connection's peer; ``X-Forwarded-For`` is not trusted (anyone can send it)."""
+    return request.client.host if request.client else ""
+
+
+def secure_cookies(request: Request) -> bool:
+    """``Secure`` cookies when asked (``OCOP_SECURE_COOKIES=1``) or served over https."""
+    public_url = ocop(request).settings.public_url
+    return config_of(request).secure_cookies or public_url.lower().startswith("https:")
 
 
 @router.get("")
@@ -80,24 +162,99 @@ def sign_in_form(request: Request) -> Response:
     return render(request, "signin.html")
 
 
+def open_session(request: Request, name: str, token: str) -> tuple[str, datetime]:
+    """Check that ``token`` is the API token of user ``name`` and open a session for them: the
+    secret for the cookie and when the session expires. Refused (``Unauthenticated``) for an
+    unknown name or a token not theirs with one sentence for both (which was wrong is not
+    said); a disabled account or an expired token only once the right token was given."""
+    app, config = ocop(request), config_of(request)
+    now = app.clock.now()
+    with write_transaction(app.db) as conn:
+        row = conn.execute(registry.user_query().where(users.c.name == name)).first()
+        if row is None or not hmac.compare_digest(row.token_hash, registry.token_hash(token)):
+            raise Unauthenticated("signin_failed")
+        if row.disabled_at is not None:
+            raise Unauthenticated("signin_disabled", user=name)
+        token_ends = row.token_expires_at
+        if token_ends is not None and token_ends <= now:
+            raise Unauthenticated("signin_token_expired", user=name,
+                                  expired=local(token_ends).date())
+        secret = sessions.create(conn, now, row.id, hours=config.session_hours,
+                                 address=client_address(request), not_after=token_ends)
+    expires = now + timedelta(hours=config.session_hours)
+    return secret, min(expires, token_ends) if token_ends else expires
+
+
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
+    """Check the user name and token and open a session. Refused from another site (403);
+    after too many failures for the account or from the address, refused (429 with
+    ``Retry-After``) even with the right token; while the failure counts cannot be read (the
+    shared store is down), refused (503). Every refusal is logged (without the token) and
+    counted in /metrics."""
+    origin = cross_site(request)
+    if origin is not None:
+        return refuse_cross_site(request, origin)
     form = await request.form()
+    name = norm(str(form.get("name") or ""))[:200]
     token = str(form.get("token") or "").strip()
+    address, lang = client_address(request), request_lang(request)
+    throttle: SignInThrottle = request.app.state.throttle
+    metrics = request.app.state.metrics
     try:
-        await run_in_threadpool(actor_for_token, request, token)
-    except Unauthenticated:
-        return render(request, "signin.html", 401, bad_token=True)
+        wait = await run_in_threadpool(throttle.wait, name, address)
+    except StorageError as trouble:
+        metrics.signin_failed("unavailable")
+        log.error("console_signin_refused", reason="unavailable", user=name, address=address,
+                  error=str(trouble.storage_error))
+        page = render(request, "signin.html", 503, user_name=name,
+                      error=OcopError("signin_unavailable").text(lang))
+        page.headers["Retry-After"] = str(UNAVAILABLE_RETRY)
+        return page
+    if wait:
+        metrics.signin_failed("throttled")
+        log.warning("console_signin_refused", reason="throttled", user=name, address=address,
+                    retry_after=wait)
+        error = Unauthenticated("signin_throttled", minutes=math.ceil(wait / 60))
+        page = render(request, "signin.html", 429, error=error.text(lang), user_name=name)
+        page.headers["Retry-After"] = str(wait)
+        return page
+    try:
+        if not name or not token:
+            raise InvalidInput("signin_fields_missing")
+        secret, expires = await run_in_threadpool(open_session, request, name, token)
+    except (Unauthenticated, InvalidInput) as error:
+        reason = REFUSAL.get(error.code, "unknown")
+        metrics.signin_failed(reason)
+        log.warning("console_signin_refused", reason=reason, user=name, address=address)
+        try:
+            await run_in_threadpool(throttle.failed, name, address)
+        except StorageError as trouble:
+            log.error("console_signin_not_counted", user=name, address=address,
+                      error=str(trouble.storage_error))
+        return render(request, "signin.html", http_status(error), error=error.text(lang),
+                      user_name=name)
+    log.info("console_signed_in", user=name, address=address)
     response = RedirectResponse("/console/inbox", 303)
-    response.set_cookie(SESSION, token, httponly=True, samesite="strict",
-                        secure=request.app.state.config.secure_cookies, max_age=12 * 3600)
+    lasts = expires - ocop(request).clock.now()
+    response.set_cookie(SESSION, secret, httponly=True, samesite="strict", path="/",
+                        secure=secure_cookies(request),
+                        max_age=max(1, int(lasts.total_seconds())))
     return response
 
 
 @router.post("/sign-out")
-def sign_out() -> Response:
+def sign_out(request: Request) -> Response:
+    """End the session on the server (its cookie no longer signs anyone in) and forget it."""
+    origin = cross_site(request)
+    if origin is not None:
+        return refuse_cross_site(request, origin)
+    app = ocop(request)
+    with write_transaction(app.db) as conn:
+        sessions.end(conn, request.cookies.get(SESSION), app.clock.now())
     response = RedirectResponse("/console/sign-in", 303)
-    response.delete_cookie(SESSION)
+    response.delete_cookie(SESSION, path="/", httponly=True, samesite="strict",
+                           secure=secure_cookies(request))
     return response
 
 
@@ -139,7 +296,7 @@ def _page_links(request: Request, number: int, more: bool) -> dict[str, str | No
             "next": at(number + 1) if more else None}
 
 
-def case_context(request: Request, actor: Actor, token: str, code: str) -> dict[str, Any]:
+def case_context(request: Request, actor: Actor, secret: str, code: str) -> dict[str, Any]:
     app = ocop(request)
     with app.db.connect() as conn:
         check_read(actor, queries.case_row(conn, code))
@@ -158,15 +315,15 @@ def case_context(request: Request, actor: Actor, token: str, code: str) -> dict[
     return {"actor": actor, "case": view, "actions": actions, "diagram": svg,
             "why": explain.latest(view["history"], lang),
             "maxima": dict(zip("abc", lc.part_maxima, strict=True)),
-            "documents": app.settings.required_documents, "csrf": csrf_for(token),
+            "documents": app.settings.required_documents, "csrf": csrf_for(secret),
             "form_key": uuid.uuid4().hex, "forms": forms, "criteria": PRESCORE_CRITERIA}
 
 
 @router.get("/cases/{code}")
 def case_page(request: Request, code: str, done: str | None = None) -> Response:
     try:
-        actor, token = signed_in(request)
-        context = case_context(request, actor, token, code)
+        actor, secret = signed_in(request)
+        context = case_context(request, actor, secret, code)
     except OcopError as error:
         return failed(request, error)
     return render(request, "case.html", done=done if done in forms.TRIGGERS else None,
@@ -177,12 +334,12 @@ def case_page(request: Request, code: str, done: str | None = None) -> Response:
 async def fire(request: Request, code: str) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
     try:
-        actor, token = await run_in_threadpool(signed_in, request)
+        actor, secret = await run_in_threadpool(signed_in, request)
     except OcopError as error:
         return failed(request, error)
     trigger = form.get("trigger", "")
     try:
-        if not hmac.compare_digest(form.get("csrf", "").encode(), csrf_for(token).encode()):
+        if not hmac.compare_digest(form.get("csrf", "").encode(), csrf_for(secret).encode()):
             raise InvalidInput("form_expired")
         data, reason = forms.event_from(trigger, form)
         version = int(form["version"]) if form.get("version", "").isdigit() else None
@@ -191,7 +348,7 @@ async def fire(request: Request, code: str) -> Response:
     except OcopError as error:
         request.app.state.metrics.refused(trigger, error)
         try:
-            context = await run_in_threadpool(case_context, request, actor, token, code)
+            context = await run_in_threadpool(case_context, request, actor, secret, code)
         except OcopError as other:
             return failed(request, other, actor)
         return render(request, "case.html", http_status(error),

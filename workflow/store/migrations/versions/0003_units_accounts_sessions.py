@@ -16,7 +16,8 @@ Create Date: 2026-11-30 18:30:00
 """
 import logging
 import os
-from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -107,7 +108,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column('token_expires_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('disabled_at', sa.DateTime(timezone=True), nullable=True))
-    resolve_existing(op.get_bind())
+    conn = op.get_bind()
+    # Tokens issued before expiry existed expire OCOP_TOKEN_DAYS after this upgrade.
+    days = int(os.environ.get("OCOP_TOKEN_DAYS", "180") or 180)
+    conn.execute(sa.text("UPDATE users SET token_expires_at = :at WHERE token_expires_at IS NULL"),
+                 {"at": _at(datetime.now(UTC) + timedelta(days=days), conn)})
+    resolve_existing(conn)
+
+
+def _at(moment: datetime, conn: sa.Connection) -> Any:
+    """A moment as the schema's UTC columns store it (naive UTC on SQLite)."""
+    return moment.replace(tzinfo=None) if conn.dialect.name == "sqlite" else moment
 
 
 def resolve_existing(conn: sa.Connection) -> None:
@@ -122,7 +133,7 @@ def resolve_existing(conn: sa.Connection) -> None:
     unresolved: list[dict[str, Any]] = []
     memo: dict[tuple[str | None, str | None, str], tuple[dict[str, Any], str | None]] = {}
 
-    def settle(table: str, rows: list[Any], how: Callable[..., tuple[dict[str, Any], str | None]],
+    def settle(table: str, rows: Sequence[Any], how: Callable[..., tuple[dict[str, Any], str | None]],
                role_of: Callable[[Any], str]) -> None:
         for r in rows:
             key = (r.district, r.commune, role_of(r))
@@ -171,7 +182,7 @@ def place_of(conn: sa.Connection, units: Any, district: str | None, commune: str
         dist, problem = _one(units.find(conn, district, ("district",)), repr(district))
         if dist is None:
             return values, f"district: {problem}"
-        values.update(district_code=dist.key, district=dist.name)
+        values.update(district_code=dist.key)
     if not (commune and commune.strip()):
         return values, "no commune"
     text = f"{commune}, {district}" if dist is not None else commune
@@ -181,7 +192,7 @@ def place_of(conn: sa.Connection, units: Any, district: str | None, commune: str
     unit, problem = _one(found, repr(text))
     if unit is None:
         return values, f"commune: {problem}"
-    values.update(commune_code=unit.key, commune=unit.name)
+    values.update(commune_code=unit.key)
     return values, None
 
 
@@ -196,8 +207,7 @@ def officer_of(conn: sa.Connection, units: Any, district: str | None, commune: s
         return {}, None
     if unit is None:
         return {}, problem
-    name = {"district": unit.name} if role == "district_officer" else {"commune": unit.name}
-    return {"unit_code": unit.key, **name}, None
+    return {"unit_code": unit.key}, None
 
 
 def downgrade() -> None:
