@@ -44,6 +44,7 @@ from workflow import registry
 from workflow.bootstrap import App, bootstrap
 from workflow.config import Settings
 from workflow.domain.facts import Event
+from workflow.store import units
 from workflow.store.db import write_transaction
 from workflow.store.migrate import upgrade
 
@@ -57,9 +58,10 @@ def seed(app: App, n: int) -> tuple[list[str], dict[str, Any]]:
     """``n`` cases in commune_prescore, and the two users who move them back and forth."""
     now = app.clock.now()
     with write_transaction(app.db) as conn:
-        pid = registry.add_producer(conn, now, "HTX Bench", "cooperative", "Thanh Oai", "Cự Khê")
+        units.ensure_loaded(conn, app.settings.province)
+        pid = registry.add_producer(conn, now, "HTX Bench", "cooperative", None, "10126")
         tokens = {"commune": registry.add_user(conn, now, "bench.commune", "commune_officer",
-                                               commune="Cự Khê"),
+                                               commune="10126"),
                   "producer": registry.add_user(conn, now, "bench.producer", "producer",
                                                 producer_id=pid)}
         actors = {k: registry.actor_named(conn, f"bench.{k}") for k in tokens}

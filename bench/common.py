@@ -43,7 +43,7 @@ def seed_drafts(db: Engine, clock: FixedClock, n: int, start: int = 0,
     now = clock.now()
     with db.begin() as conn:
         pid = conn.execute(insert(producers).values(
-            name="HTX Bench", kind="cooperative", district="Thanh Oai", commune="Cự Khê",
+            name="HTX Bench", kind="cooperative", commune="Xã Bình Minh", commune_code="10126",
             email=None, webhook_url=None, webhook_secret="x" * 64, lang="vi", created_at=now,
         ).returning(producers.c.id)).scalar_one()
     codes = [f"B-{start + i:07d}" for i in range(n)]
@@ -51,7 +51,7 @@ def seed_drafts(db: Engine, clock: FixedClock, n: int, start: int = 0,
     for lo in range(0, n, batch):
         rows: list[dict[str, Any]] = [{
             "code": code, "producer_id": pid, "product": "Tương", "product_group": "food",
-            "subgroup": None, "district": "Thanh Oai", "commune": "Cự Khê", "state": "draft",
+            "subgroup": None, "commune": "Xã Bình Minh", "commune_code": "10126", "state": "draft",
             "version": 1, "rule_version": "1489", "rules_pinned": False, "dossier": docs,
             "status_token": f"tok-{code}", "audit_seq": 0, "audit_head": audit.GENESIS,
             "created_at": now, "updated_at": now} for code in codes[lo:lo + batch]]

@@ -38,7 +38,7 @@ from workflow.logs import configure
 from workflow.messaging.broker import publisher_celery
 from workflow.store.schema import producers
 
-OFFICER = Actor("bench.commune", "commune_officer", commune="Cự Khê")
+OFFICER = Actor("bench.commune", "commune_officer", commune="Xã Bình Minh", unit="10126")
 
 
 # The SMTP server runs in its own process (as a real mail server would), writing one line per

@@ -35,7 +35,7 @@ from workflow.clock import FixedClock
 from workflow.domain.facts import Actor, Event
 from workflow.logs import configure
 
-OFFICER = Actor("bench.commune", "commune_officer", commune="Cự Khê")
+OFFICER = Actor("bench.commune", "commune_officer", commune="Xã Bình Minh", unit="10126")
 
 
 def raw_rate(app: Any, codes: list[str]) -> float:
