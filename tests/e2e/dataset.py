@@ -152,7 +152,8 @@ class Builder:
                 "p2": registry.add_producer(conn, now, "Làng lụa Vạn Phúc", "household",
                                             "Hà Đông", "Vạn Phúc")}
             tokens = {key: registry.add_user(conn, now, name, role, d, c,
-                                             producers[p] if p else None)
+                                             producers[p] if p else None,
+                                             token_days=10 * 365)  # valid on NOW, 5 years on
                       for key, (name, role, d, c, p) in PEOPLE.items()}
             for key, (name, *_) in PEOPLE.items():
                 self.actors[key] = registry.actor_named(conn, name)

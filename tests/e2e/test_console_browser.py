@@ -72,15 +72,17 @@ def fill_sheet(form: Locator, member: str, a: str, b: str = "20", c: str = "25")
         form.locator(f'input[name="{part}_1"]').fill(value)
 
 
-def test_a_district_officer_records_a_score_and_sees_the_case_move_and_its_timeline_grow(
+def test_the_commune_officer_scores_a_district_stage_and_sees_the_case_move(
         browser: BrowserContext, base_url: str, world: World) -> None:
-    """Sign in, open the case from the inbox, fill the council's sheet, apply: the case is
-    now in ip_check, the timeline has one more entry, the diagram draws the step taken."""
+    """A 148 case at the district stage after 2025-07-01 is the commune officer's work (the
+    districts' successor): sign in, open the case from the inbox, fill the council's sheet,
+    apply: the case is now in ip_check, the timeline has one more entry, the diagram draws the
+    step taken."""
     code = in_district_review(world, "Tương Cự Đà")
     page = browser.new_page()
-    sign_in(page, base_url, world, "district1")
+    sign_in(page, base_url, world, "commune1")
     expect(page.get_by_test_id("inbox")).to_contain_text(code)
-    shot(page, "01-inbox-district-officer")
+    shot(page, "01-inbox-commune-officer-district-stage")
     page.click(f"text={code}")
     timeline = page.get_by_test_id("timeline").locator("li")
     before = timeline.count()
@@ -101,7 +103,7 @@ def test_a_part_over_its_maximum_is_caught_in_the_form_before_it_is_sent(
     """Part A is scored to 40: the browser will not submit 45, and the case stays put."""
     code = in_district_review(world)
     page = browser.new_page()
-    sign_in(page, base_url, world, "district1")
+    sign_in(page, base_url, world, "commune1")
     page.goto(f"{base_url}/console/cases/{code}")
     form = page.locator('form[data-trigger="record_district_score"]')
     fill_sheet(form, "Ông Trần Văn Hùng", "45")
@@ -115,7 +117,7 @@ def test_a_producer_reads_their_status_page_in_vietnamese(
         browser: BrowserContext, base_url: str, world: World) -> None:
     """The link with the case's token shows state, timeline and notices in Vietnamese."""
     code = in_district_review(world)
-    world.fire(code, "request_completion", "district1", {"days": 20},
+    world.fire(code, "request_completion", "commune1", {"days": 20},
                "Bổ sung phiếu kiểm nghiệm sản phẩm")
     with world.app.db.connect() as conn:
         token = conn.execute(select(cases.c.status_token).where(cases.c.code == code)

@@ -30,13 +30,13 @@ REPORT: list[str] = []
 def demo_cases(app: App) -> list[Case]:
     with app.db.connect() as conn:
         rows = conn.execute(select(cases.c.id, cases.c.code, cases.c.state,
-                                   cases.c.rule_version, cases.c.status_token, cases.c.commune)
+                                   cases.c.rule_version, cases.c.status_token, cases.c.commune_code)
                             .order_by(cases.c.id)).all()
         found = []
         for row in rows:
             number = conn.execute(select(certs.c.number).where(certs.c.case_id == row.id)
                                   .order_by(certs.c.id.desc())).scalars().first()
-            found.append(Case(row.rule_version, row.state, row.commune or "", row.code,
+            found.append(Case(row.rule_version, row.state, row.commune_code or "", row.code,
                               row.status_token, number))
         return found
 
@@ -61,7 +61,7 @@ def findings(request: pytest.FixtureRequest) -> Iterator[Findings]:
 
 def staff(role: str) -> str:
     """The demo user who holds ``role``."""
-    return next(user for user, held, *_ in demo.STAFF if held == role)
+    return next(user for user, held, *_ in demo.STAFF + demo.CITY_STAFF if held == role)
 
 
 @pytest.mark.parametrize("role", ["city_officer", "supervisor"])
@@ -79,15 +79,19 @@ def test_every_demo_case_page_for_the_city_wide_roles(visitor: Visitor, findings
 
 def test_every_demo_case_page_for_its_commune_officer(visitor: Visitor,
                                                       findings: Findings) -> None:
-    """Each commune officer's inbox and the pages of the cases of their commune."""
+    """Each commune officer's inbox and the pages of the cases of their commune (by its key:
+    ``Case.how`` holds the case's commune key here)."""
+    seen = 0
     for user, role, _, commune in demo.STAFF:
         if role != "commune_officer":
             continue
         visitor.visit(user, "/console/inbox", f"demo inbox as {user}", findings)
         for case in [c for c in visitor.site.data.cases if c.how == commune]:
+            seen += 1
             visitor.visit(user, f"/console/cases/{case.code}",
                           f"demo case {case.code} ({case.version} {case.state}) as {user}",
                           findings)
+    assert seen >= 8, "the commune officers' own cases should be visited"
     assert not findings.problems, findings.report()
 
 
