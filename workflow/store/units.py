@@ -139,23 +139,26 @@ def resolve(conn: Connection, text: str | None, levels: Sequence[str] = ("commun
     saying what replaced them. Refusals (``InvalidInput``: exit 2, HTTP 422) name the input and
     list the candidates with their keys."""
     if text is None or not text.strip():
-        raise InvalidInput("unit_missing", field=field)
+        raise InvalidInput("unit_missing", form_field=field)
     if count(conn) == 0:
         raise InvalidInput("units_not_loaded", got=text)
     found = find(conn, text, levels)
     if on is not None and found:
         current = [u for u in found if u.in_force(on)]
         if not current:
-            retired = found[0] if len(found) == 1 else None
-            if retired is not None:
+            if len(found) == 1:
+                retired = found[0]
                 raise InvalidInput("unit_retired", got=text, unit=retired.label,
                                    ended=str(retired.valid_to),
                                    successors=[u.label for u, _ in successors(conn, retired.key)])
+            raise InvalidInput("unit_retired_many", got=text, on=on.isoformat(), candidates=[
+                f"{u.label} → {', '.join(n.label for n, _ in successors(conn, u.key)) or '—'}"
+                for u in found[:MAX_CANDIDATES]])
         found = current
     if not found:
-        raise InvalidInput("unit_unknown", got=text, field=field, levels=list(levels))
+        raise InvalidInput("unit_unknown", got=text, form_field=field)
     if len(found) > 1:
-        raise InvalidInput("unit_ambiguous", got=text, field=field,
+        raise InvalidInput("unit_ambiguous", got=text, form_field=field,
                            candidates=[u.label for u in found[:MAX_CANDIDATES]])
     return found[0]
 
