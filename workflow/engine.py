@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 import states
 from workflow.clock import Clock, local
 from workflow.config import Settings
-from workflow.domain import certificates, effects, outbox
+from workflow.domain import certificates, effects, eventdata, outbox
 from workflow.domain.decide import decide, facts_for
 from workflow.domain.facts import Event, Facts
 from workflow.errors import (
@@ -94,6 +94,7 @@ class WorkflowEngine:
         if event.trigger not in ALL_TRIGGERS:
             raise InvalidInput("unknown_trigger", got=event.trigger,
                                trigger_choices=list(ALL_TRIGGERS))
+        eventdata.check(event.data)
         rows = conn.execute(stmt.LOCK_CASE, {"code": event.case_code}).all()
         if not rows:
             raise NotFound("case_not_found", got=event.case_code)

@@ -1,0 +1,74 @@
+"""Event data is plain finite JSON before anything reads it (issue 10's first reproduction:
+``{"trigger": "withdraw", "data": {"x": NaN}}`` committed, answered 500, and made the case
+unreadable for good). Now it is a 422 that changes nothing, by every door."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.api_support import bearer, client
+from tests.support import World
+from workflow.domain import eventdata
+from workflow.domain.facts import Event
+from workflow.errors import InvalidInput
+from workflow.store.schema import audit_entries, cases
+
+WITHDRAW = '{"trigger": "withdraw", "reason": "thử", "data": {"x": %s}}'
+
+
+def footprint(world: World, code: str) -> tuple[Any, ...]:
+    with world.app.db.connect() as conn:
+        row = conn.execute(select(cases.c.state, cases.c.version, cases.c.audit_seq)
+                           .where(cases.c.code == code)).one()
+        n = conn.execute(select(audit_entries.c.id).join(
+            cases, cases.c.id == audit_entries.c.case_id).where(cases.c.code == code)).all()
+    return (*row, len(n))
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_number_is_a_422_that_changes_nothing_and_the_case_stays_readable(
+        world: World, number: str) -> None:
+    code = world.register()
+    before = footprint(world, code)
+    headers = {**bearer(world.tokens["producer1"]), "Content-Type": "application/json"}
+    with client(world.app) as api:
+        r = api.post(f"/api/v1/cases/{code}/events", content=WITHDRAW % number,
+                     headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "event_data_not_finite"
+        assert "data.x" in r.json()["detail"]
+        assert footprint(world, code) == before
+        read = api.get(f"/api/v1/cases/{code}", headers=headers)
+        assert read.status_code == 200 and read.json()["state"] == "draft"
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    ({"x": math.nan}, "event_data_not_finite"),
+    ({"a": [{"b": -math.inf}]}, "event_data_not_finite"),
+    ({"when": object()}, "event_data_not_json"),
+    ({"t": "x" * (eventdata.MAX_TEXT + 1)}, "event_data_text_too_long"),
+    ({"n": list(range(eventdata.MAX_ITEMS + 1))}, "event_data_too_large"),
+    ({"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": 1}}}}}}}}}, "event_data_too_deep"),
+    ({1: "x"}, "event_data_not_object"),
+])
+def test_the_engine_refuses_what_is_not_plain_finite_json_before_writing(
+        world: World, data: dict[Any, Any], error: str) -> None:
+    """Whichever door (the CLI and the console call the engine too): refused, nothing written,
+    and the sentence exists in both languages."""
+    code = world.register()
+    before = footprint(world, code)
+    with pytest.raises(InvalidInput) as caught:
+        world.app.engine.apply(Event(code, "withdraw", world.actors["producer1"], data, "thử"))
+    assert caught.value.code == error
+    assert footprint(world, code) == before
+    for lang in ("vi", "en"):
+        assert caught.value.text(lang) != error and caught.value.text(lang).endswith(".")
+
+
+def test_plain_data_still_passes() -> None:
+    eventdata.check({"sheets": [{"member": "A", "a": 30.5, "b": 20, "c": 25}],
+                     "mandatory_ok": True, "note": None})
