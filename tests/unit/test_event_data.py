@@ -36,7 +36,7 @@ def test_a_non_finite_number_is_a_422_that_changes_nothing_and_the_case_stays_re
     before = footprint(world, code)
     headers = {**bearer(world.tokens["producer1"]), "Content-Type": "application/json"}
     with client(world.app) as api:
-        r = api.post(f"/api/v1/cases/{code}/events", content=WITHDRAW % number,
+        r = api.post(f"/api/v1/cases/{code}/events", content=WITHDRAW.replace("%s", number),
                      headers=headers)
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "event_data_not_finite"
@@ -72,3 +72,19 @@ def test_the_engine_refuses_what_is_not_plain_finite_json_before_writing(
 def test_plain_data_still_passes() -> None:
     eventdata.check({"sheets": [{"member": "A", "a": 30.5, "b": 20, "c": 25}],
                      "mandatory_ok": True, "note": None})
+
+
+@pytest.mark.parametrize("documents", ["123", "[[1]]", "[{}]", "null", "true", '"a"', '[""]'])
+def test_submit_with_documents_that_are_not_a_list_of_codes_is_a_422(
+        world: World, documents: str) -> None:
+    """Issue 10: ``documents`` = 123, [[1]], [{}], null, true answered 500; now 422 with the
+    sentence, and the case is unchanged."""
+    code = world.register()
+    before = footprint(world, code)
+    headers = {**bearer(world.tokens["producer1"]), "Content-Type": "application/json"}
+    body = '{"trigger": "submit", "data": {"documents": ' + documents + "}}"
+    with client(world.app) as api:
+        r = api.post(f"/api/v1/cases/{code}/events", content=body, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "documents_not_codes"
+    assert footprint(world, code) == before

@@ -18,8 +18,20 @@ MAX_COMPLETION_DAYS = 90
 Guard = Callable[[Facts], None]
 
 
+MAX_DOCUMENTS = 50
+
+
+def documents_given(f: Facts) -> list[str]:
+    """The event's ``documents``: a list of document codes (strings), or refused as what it is."""
+    given = f.data.get("documents", [])
+    if (not isinstance(given, list) or len(given) > MAX_DOCUMENTS
+            or not all(isinstance(d, str) and 0 < len(d) <= 80 for d in given)):
+        raise InvalidInput("documents_not_codes", got=given, limit=MAX_DOCUMENTS)
+    return given
+
+
 def dossier_complete(f: Facts) -> None:
-    have = set(f.case["dossier"].get("documents", [])) | set(f.data.get("documents", []))
+    have = set(f.case["dossier"].get("documents", [])) | set(documents_given(f))
     missing = [doc for doc in f.settings.required_documents if doc not in have]
     if missing:
         raise GuardFailed("dossier_incomplete", case=f.code, documents=missing)
