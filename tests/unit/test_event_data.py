@@ -88,3 +88,20 @@ def test_submit_with_documents_that_are_not_a_list_of_codes_is_a_422(
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "documents_not_codes"
     assert footprint(world, code) == before
+
+
+@pytest.mark.parametrize(("key", "value"), [("since", "0001-01-01T00:00:00"),
+                                            ("until", "9999-12-31T23:59:59-12:00")])
+def test_an_audit_filter_at_the_edge_of_time_is_a_422_in_the_api_and_the_console(
+        world: World, key: str, value: str) -> None:
+    """Issue 10: these answered 500 (the UTC conversion overflowed); now a sentence."""
+    world.register()
+    with client(world.app) as api:
+        r = api.get("/api/v1/audit", params={key: value},
+                    headers=bearer(world.tokens["supervisor"]))
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "date_filter_out_of_range"
+        api.post("/console/sign-in", data={"name": "supervisor",
+                                           "token": world.tokens["supervisor"]})
+        page = api.get("/console/audit", params={key: value})
+        assert page.status_code == 422 and "1900-01-01" in page.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, exists, func, or_, select
@@ -210,12 +210,21 @@ def audit_rows(conn: Connection, code: str | None = None) -> list[dict[str, Any]
 
 # --- read models added for the HTTP API and the console (issue 4) ---------------------------
 
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def audit_filtered(conn: Connection, code: str | None = None, actor: str | None = None,
                    trigger: str | None = None, since: datetime | None = None,
                    until: datetime | None = None, limit: int = 1000, offset: int = 0,
                    newest_first: bool = False) -> list[dict[str, Any]]:
     """Audit entries in time order (or newest first), filtered by case, actor, trigger and
-    ``since <= at < until``."""
+    ``since <= at < until`` (each between :data:`EARLIEST` and :data:`LATEST`, else refused:
+    a moment such as 0001-01-01 in Vietnam time has no UTC to compare with)."""
+    for name, at in (("since", since), ("until", until)):
+        if at is not None and not EARLIEST <= at <= LATEST:
+            raise InvalidInput("date_filter_out_of_range", form_field=name, got=at.isoformat(),
+                               earliest=EARLIEST.date().isoformat(),
+                               latest=LATEST.date().isoformat())
     q = select(audit_entries, cases.c.code).join(cases, cases.c.id == audit_entries.c.case_id)
     if code:
         q = q.where(cases.c.code == code)
