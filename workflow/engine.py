@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 import states
 from workflow.clock import Clock, local
@@ -73,8 +74,17 @@ class WorkflowEngine:
     def apply(self, event: Event) -> Applied:
         """Apply one event to one case in its own transaction, then nudge the relay."""
         started = time.perf_counter()
-        with write_transaction(self.db) as conn:
-            applied = self.apply_in(conn, event)
+        try:
+            with write_transaction(self.db) as conn:
+                applied = self.apply_in(conn, event)
+        except IntegrityError:
+            if not event.idempotency_key:
+                raise
+            # The same key, at the same moment, in another transaction (on another case, or on
+            # this one after its lock): that one committed first. Asked again, the key is
+            # stored: the same request gets its replay, another one a 409.
+            with write_transaction(self.db) as conn:
+                applied = self.apply_in(conn, event)
         self.committed(applied)
         log.info("transition", case_code=applied.code, trigger=event.trigger,
                  actor=event.actor.name, role=event.actor.role, from_state=applied.from_state,

@@ -150,3 +150,26 @@ def test_transitions_on_16_different_cases_all_apply_concurrently(pg_app: App) -
     assert all(isinstance(r, Applied) for r in results), results
     with pg_app.db.connect() as conn:
         assert verify(conn).ok
+
+
+def test_one_idempotency_key_on_many_cases_at_once_is_one_applied_and_409s(
+        pg_app: App) -> None:
+    """Issue 10: the same ``Idempotency-Key`` on two cases at the same moment ended in a
+    UniqueViolation (500). Now one transition applies and every other call is a conflict
+    (409) naming the key; nothing else is written."""
+    world = World(pg_app)
+    codes = [world.register(product=f"Tương {i}") for i in range(8)]
+    for code in codes:
+        world.fire(code, "submit", "producer1", DOCS)
+    results = race(len(codes), lambda i: world.fire(codes[i], "start_review", "commune1",
+                                                    idempotency_key="same-key"))
+    applied = [r for r in results if isinstance(r, Applied)]
+    refused = [r for r in results if isinstance(r, OcopError)]
+    assert len(applied) == 1 and len(refused) == len(codes) - 1
+    assert all(isinstance(r, Conflict) and r.code == "idempotency_key_reused"
+               for r in refused), refused
+    with pg_app.db.connect() as conn:
+        states = dict(conn.execute(select(cases.c.code, cases.c.state)
+                                   .where(cases.c.code.in_(codes))).all())
+    assert sorted(states.values()).count("commune_prescore") == 1
+    assert all(counts(pg_app, code)["chain_ok"] for code in codes)
