@@ -105,3 +105,23 @@ def test_an_audit_filter_at_the_edge_of_time_is_a_422_in_the_api_and_the_console
                                            "token": world.tokens["supervisor"]})
         page = api.get("/console/audit", params={key: value})
         assert page.status_code == 422 and "1900-01-01" in page.text
+
+
+def test_one_council_member_written_nfc_then_nfd_or_in_capitals_scores_once() -> None:
+    """Issue 10: "Nguyễn Văn An" once composed (NFC) and once decomposed (NFD) counted as two
+    members; so did a change of case or a zero-width space. Now: one person, refused."""
+    import unicodedata
+
+    from workflow.domain.scoring import parse_sheets
+
+    nfc = unicodedata.normalize("NFC", "Nguyễn Văn An")
+    for twin in (unicodedata.normalize("NFD", nfc), nfc.upper(), "Nguyễn\u200b Văn  An"):
+        data = {"sheets": [{"member": nfc, "a": 30, "b": 20, "c": 20},
+                           {"member": twin, "a": 30, "b": 20, "c": 20}], "mandatory_ok": True}
+        with pytest.raises(InvalidInput) as caught:
+            parse_sheets(data, (40, 25, 35), 1, "1489")
+        assert caught.value.code == "duplicate_member"
+    with pytest.raises(InvalidInput) as empty:
+        parse_sheets({"sheets": [{"member": "\u200b\u202e", "a": 1, "b": 1, "c": 1}],
+                      "mandatory_ok": True}, (40, 25, 35), 1, "1489")
+    assert empty.value.code == "sheet_member_missing"

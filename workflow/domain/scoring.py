@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from workflow.domain.units import fold
 from workflow.errors import InvalidInput
 
 BANDS = ((90, 5), (70, 4), (50, 3), (30, 2), (0, 1))
@@ -56,9 +58,10 @@ def parse_sheets(data: dict[str, Any], maxima: tuple[int, int, int], min_sheets:
     sheets, members = [], set()
     for i, item in enumerate(raw, 1):
         sheet = _parse_sheet(i, item, maxima, version)
-        if sheet.member in members:
+        who = fold(sheet.member)  # one person, however the name's letters were composed
+        if who in members:
             raise InvalidInput("duplicate_member", member=sheet.member)
-        members.add(sheet.member)
+        members.add(who)
         sheets.append(sheet)
     return sheets, mandatory
 
@@ -70,8 +73,9 @@ def _parse_sheet(i: int, item: Any, maxima: tuple[int, int, int], version: str) 
     if unknown:
         raise InvalidInput("sheet_unknown_fields", sheet=i, got=sorted(unknown))
     member = item.get("member")
-    if not isinstance(member, str) or not member.strip():
+    if not isinstance(member, str) or not fold(member):
         raise InvalidInput("sheet_member_missing", sheet=i)
+    member = unicodedata.normalize("NFC", member)
     values = []
     for part, top in zip(PARTS, maxima, strict=True):
         value = item.get(part)
