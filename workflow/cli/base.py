@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,7 +57,8 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     try:
         group.main(args=args, prog_name="ocop", standalone_mode=False)
     except OcopError as error:
-        click.echo(refusal(error, from_env(), "--json" in (args or sys.argv[1:])), err=True)
+        click.echo(printable(refusal(error, from_env(), "--json" in (args or sys.argv[1:]))),
+                   err=True)
         return status_of(error)[0]
     except click.exceptions.Exit as done:
         return int(done.exit_code)
@@ -102,5 +104,22 @@ def emit(value: Any, as_json: bool, text: Callable[[Any], str] | None = None) ->
     if as_json or text is None:
         click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
     else:
-        click.echo(text(value))
+        click.echo(printable(text(value)))
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (an escape sequence's ESC, a carriage
+    return that overwrites a line) and bidirectional overrides shown as ``\\u{…}`` instead of
+    acting, so a name typed into a case cannot repaint an officer's screen."""
+    return "".join(f"\\u{{{ord(ch):04x}}}" if _hidden(ch) else ch for ch in text)
+
+
+def _hidden(ch: str) -> bool:
+    if ch in "\n\t":
+        return False
+    category = unicodedata.category(ch)
+    return category == "Cc" or (category == "Cf" and unicodedata.bidirectional(ch) in BIDI)
+
+
+BIDI = ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
 

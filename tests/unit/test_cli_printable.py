@@ -1,0 +1,34 @@
+"""Issue 10: ``ocop cases list`` printed raw terminal escapes from a product name. Text output
+now shows control characters and bidi overrides as visible ``\\u{…}`` escapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import START, World, make_app
+from workflow.cli import cli
+from workflow.cli.base import printable, run_cli
+
+
+def test_control_and_bidi_characters_are_shown_not_obeyed() -> None:
+    assert printable("a\x1b[2Jb\u202ec\rd") == "a\\u{001b}[2Jb\\u{202e}c\\u{000d}d"
+    assert printable("Tương Cự Đà\n\tdòng hai") == "Tương Cự Đà\n\tdòng hai"
+
+
+def test_cases_list_does_not_repaint_the_terminal(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'ocop.db'}"
+    app = make_app(url)
+    World(app).register(product="\x1b[2J\x1b[HTương\u202e giả")
+    app.close()
+    for name, value in {"OCOP_DATABASE_URL": url, "OCOP_HOME": str(tmp_path),
+                        "OCOP_SIMULATION": "1", "OCOP_NOW": START.isoformat()}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OCOP_BROKER_URL", raising=False)
+    assert run_cli(cli, ["cases", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\u{001b}[2J" in out and "Tương\\u{202e} giả" in out
