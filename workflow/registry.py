@@ -14,7 +14,7 @@ import states
 from states.groups import normalise_group
 from states.model import PINNING_ROLES, ROLES
 from workflow.clock import local
-from workflow.domain import outbox
+from workflow.domain import outbox, text
 from workflow.domain.facts import Actor, norm
 from workflow.domain.permissions import ended_reason, scope_reason
 from workflow.domain.units import REORGANISED_ON
@@ -79,7 +79,8 @@ def add_producer(conn: Connection, now: Any, name: str, kind: str, district: str
                  webhook: str | None = None, lang: str = "vi") -> int:
     _choice(kind, KINDS, "unknown_producer_kind", "producer_kind_choices")
     _choice(lang, LANGS, "unknown_language", "langs")
-    if not norm(name):
+    name = text.clean(name, "name")
+    if not name:
         raise InvalidInput("producer_needs_name")
     if email is not None and "@" not in email:
         raise InvalidInput("email_invalid", got=email)
@@ -127,6 +128,8 @@ def add_user(conn: Connection, now: Any, name: str, role: str, district: str | N
         if producer_id is None:
             raise InvalidInput("producer_user_needs_producer")
         get_producer(conn, producer_id)
+    if text.clean(name, "name") != name or not name:
+        raise InvalidInput("user_name_invalid", got=name)
     unit = officer_unit(conn, now, role, district, commune)
     if conn.execute(select(users.c.id).where(users.c.name == name)).first():
         raise InvalidInput("user_exists", got=name)
@@ -216,7 +219,8 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *
                            rules_choices=list(states.RULE_VERSIONS))
     version = reg.rules or states.rule_version_for(local(now).date())
     group = _group(reg.group, version)
-    if not norm(reg.product):
+    text.clean(reg.subgroup, "subgroup")  # refused if it carries control characters
+    if not text.clean(reg.product, "product"):
         raise InvalidInput("product_name_missing")
     if actor.role not in (*REGISTRARS, "system"):  # the system: the importer of old dossiers
         raise Forbidden("role_may_not_do", role=actor.role, action=clause("do_register_cases"),
