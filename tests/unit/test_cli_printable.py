@@ -54,3 +54,16 @@ def test_producer_and_product_names_with_control_or_invisible_characters_are_ref
     with pytest.raises(InvalidInput) as product:
         world.register(product=name)
     assert product.value.code == error
+
+
+@pytest.mark.parametrize("email", ["x@example.vn\r\nBcc: y@z.com", "bad@", "no-at-sign"])
+def test_an_e_mail_address_that_is_not_one_is_refused(world: World, email: str) -> None:
+    """Issue 10: a CRLF address was accepted and its messages retried forever."""
+    from workflow import registry
+    from workflow.errors import InvalidInput
+    from workflow.store.db import write_transaction
+
+    with write_transaction(world.app.db) as conn, pytest.raises(InvalidInput) as caught:
+        registry.add_producer(conn, world.clock.now(), "HTX Thử", "household", None, "10126",
+                              email)
+    assert caught.value.code == "email_invalid"
