@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import states
@@ -227,11 +227,8 @@ def _certificates(conn: Connection, f: Facts, plan: effects.Plan) -> dict[str, A
         return None
     conn.execute(update(certs).where(certs.c.case_id == case_id, certs.c.status == "valid")
                  .values(status="superseded"))
-    nth = conn.execute(select(func.count()).select_from(certs)
-                       .where(certs.c.case_id == case_id)).scalar_one() + 1
     issued_on = local(f.now).date()
-    row = {"case_id": case_id, "number": certificates.number(plan.issue.level, issued_on,
-                                                             case_id, nth),
+    row = {"case_id": case_id, "number": certificates.number(plan.issue.level, issued_on),
            "stars": plan.issue.stars, "level": plan.issue.level, "rule_version": f.rule_version,
            "issued_on": issued_on, "valid_to": certificates.valid_to(issued_on),
            "status": "valid", "decision_no": plan.issue.decision_no, "created_at": f.now}

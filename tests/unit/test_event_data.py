@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.api_support import bearer, client
-from tests.support import World
+from tests.support import START, World
 from workflow.domain import eventdata
 from workflow.domain.facts import Event
 from workflow.errors import InvalidInput
@@ -125,3 +125,19 @@ def test_one_council_member_written_nfc_then_nfd_or_in_capitals_scores_once() ->
         parse_sheets({"sheets": [{"member": "\u200b\u202e", "a": 1, "b": 1, "c": 1}],
                       "mandatory_ok": True}, (40, 25, 35), 1, "1489")
     assert empty.value.code == "sheet_member_missing"
+
+
+def test_certificate_numbers_carry_a_random_part_and_a_check_character(world: World) -> None:
+    """Issue 10: numbers embedded the case id (one hit in 39 guesses). Now level, year, eight
+    random characters and a check character; a mistyped character is caught."""
+    from workflow.domain import certificates
+
+    issued = [certificates.number("city", START.date()) for _ in range(200)]
+    assert len(set(issued)) == 200
+    assert all(n.startswith("HN-TP-2025-") and certificates.well_formed(n) for n in issued)
+    one = issued[0]
+    body = one.rsplit("-", 1)[1]
+    for i in range(len(body) - 1):
+        typo = body[:i] + ("1" if body[i] != "1" else "2") + body[i + 1:]
+        assert not certificates.well_formed(one.rsplit("-", 1)[0] + "-" + typo)
+    assert not certificates.well_formed("HN-TP-2026-000001-1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar as _calendar
+import secrets
 from datetime import date, datetime, time, timedelta
 
 from workflow.clock import VIETNAM
@@ -34,9 +35,34 @@ def expires_at(last_valid_day: date) -> datetime:
     return datetime.combine(last_valid_day + timedelta(days=1), time(0), tzinfo=VIETNAM)
 
 
-def number(level: str, issued_on: date, case_id: int, nth: int) -> str:
-    """A number unique without a global counter: level, year, case and the case's nth one."""
-    return f"HN-{LEVEL_CODES[level]}-{issued_on.year}-{case_id:06d}-{nth}"
+# Crockford's base 32: no I, L, O or U to misread on paper.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RANDOM_CHARS = 8  # 32**8: about 10**12 numbers a year per level; guessing one is hopeless
+
+
+def number(level: str, issued_on: date) -> str:
+    """``HN-TP-2026-7K3QX9MD`` + a check character: level, year and a random part, so a
+    number tells nothing about the case and cannot be guessed from another (it embedded the
+    case id before: one hit in 39 guesses). The check character catches a mistyped one."""
+    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_CHARS))
+    return f"HN-{LEVEL_CODES[level]}-{issued_on.year}-{body}{check_char(body)}"
+
+
+def check_char(body: str) -> str:
+    """A weighted sum mod 32 over the random part: any one wrong character or swap of two
+    neighbours changes it."""
+    total = sum((i + 1) * ALPHABET.index(ch) for i, ch in enumerate(body))
+    return ALPHABET[total % len(ALPHABET)]
+
+
+def well_formed(value: str) -> bool:
+    """Whether ``value`` looks like a number this engine issues, check character included."""
+    parts = value.split("-")
+    if len(parts) != 4 or parts[0] != "HN" or parts[1] not in LEVEL_CODES.values():
+        return False
+    tail = parts[3]
+    return (parts[2].isdigit() and len(tail) == RANDOM_CHARS + 1
+            and all(ch in ALPHABET for ch in tail) and check_char(tail[:-1]) == tail[-1])
 
 
 def clocks(last_valid_day: date) -> list[tuple[str, datetime]]:
