@@ -51,6 +51,7 @@ class App:
     tally: Tally = field(default_factory=Tally)
 
     def close(self) -> None:
+        self.relay.close_handoff()  # the nudges' publishes still queued: a second at most
         self.db.dispose()
 
 

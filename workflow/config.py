@@ -43,6 +43,8 @@ class Settings:
     # commune's officer or the city office (OCOP_DISTRICT_SUCCESSOR=commune|city).
     district_successor: str = "commune_officer"
     token_days: int = 180  # API tokens expire this many days after they are issued
+    # Webhooks to loopback, private, link-local, … addresses (OCOP_WEBHOOK_ALLOW_PRIVATE=1)
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +71,7 @@ class Settings:
             province=env.get("OCOP_PROVINCE", settings.province).strip() or settings.province,
             district_successor=successor_role(env.get("OCOP_DISTRICT_SUCCESSOR")),
             token_days=int(env.get("OCOP_TOKEN_DAYS", settings.token_days)),
+            webhook_allow_private=env.get("OCOP_WEBHOOK_ALLOW_PRIVATE", "") == "1",
             **worker_settings(env, settings),
         )
 

@@ -20,6 +20,7 @@ from workflow.domain.facts import Actor, norm
 from workflow.domain.permissions import ended_reason, scope_reason
 from workflow.domain.units import REORGANISED_ON
 from workflow.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, clause
+from workflow.messaging.channels import targets
 from workflow.store import history, units
 from workflow.store.audit import GENESIS
 from workflow.store.schema import cases, producers, users
@@ -77,7 +78,8 @@ def place(conn: Connection, now: datetime, district: str | None,
 
 def add_producer(conn: Connection, now: Any, name: str, kind: str, district: str | None,
                  commune: str | None = None, email: str | None = None,
-                 webhook: str | None = None, lang: str = "vi") -> int:
+                 webhook: str | None = None, lang: str = "vi",
+                 allow_private: bool = False) -> int:
     _choice(kind, KINDS, "unknown_producer_kind", "producer_kind_choices")
     _choice(lang, LANGS, "unknown_language", "langs")
     name = text.clean(name, "name")
@@ -85,13 +87,24 @@ def add_producer(conn: Connection, now: Any, name: str, kind: str, district: str
         raise InvalidInput("producer_needs_name")
     if email is not None:
         email = checked_email(email)
-    if webhook is not None and not webhook.startswith(("http://", "https://")):
-        raise InvalidInput("webhook_invalid", got=webhook)
+    if webhook is not None:
+        checked_webhook(webhook, allow_private)
     row = {"name": norm(name), "kind": kind, **place(conn, now, district, commune),
            "email": email, "webhook_url": webhook,
            "webhook_secret": secrets.token_hex(32), "lang": lang, "created_at": now}
     return int(conn.execute(insert(producers).values(**row).returning(producers.c.id))
                .scalar_one())
+
+
+def checked_webhook(webhook: str, allow_private: bool = False) -> None:
+    """An http(s) URL whose host is not a loopback, private, link-local, multicast,
+    unspecified or reserved address (``OCOP_WEBHOOK_ALLOW_PRIVATE=1``: any host). A name is
+    checked again, resolved, at each delivery."""
+    if not webhook.startswith(("http://", "https://")):
+        raise InvalidInput("webhook_invalid", got=webhook)
+    refused = None if allow_private else targets.registration_refusal(webhook)
+    if refused is not None:
+        raise InvalidInput("webhook_not_public", got=webhook, address=refused)
 
 
 def checked_email(email: str) -> str:

@@ -5,11 +5,19 @@ The outbox, not the broker, is the source of truth. A message is *claimed* for a
 until its delivery task records it sent. If the task is lost — broker down, worker killed — the
 lease runs out and the periodic relay hands the message over again. Deliveries are therefore
 at least once; the message id travels with every delivery as the receiver's idempotency key.
+
+The after-commit nudge never makes a request wait on the broker: it hands its publish to a
+``Handoff`` (one background thread per relay) and waits for it at most ``NUDGE_WAIT`` (50 ms).
 """
 
 from __future__ import annotations
 
+import os
+import queue
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -78,14 +86,130 @@ def celery_publisher(settings: Settings) -> CeleryPublisher:
     return CeleryPublisher(celery)
 
 
+NUDGE_WAIT = 0.05  # seconds a transition may wait for its after-commit publish
+CLOSE_WAIT = 1.0  # seconds ``Relay.close_handoff`` waits for the publishes still queued
+
+
+@dataclass
+class _Job:
+    groups: list[list[str]]
+    lease: datetime
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Handoff:
+    """Publishes on a background thread so that the caller waits ``wait`` seconds at most.
+
+    Why a thread and not short broker timeouts: kombu and redis-py have a timeout per socket
+    operation, not per publish — a publish is a connect, a few commands and maybe a retry, a
+    DNS lookup or a pool checkout, and a broker that accepts and never answers holds each of
+    them until its own timeout (``socket_timeout``, 5 s here). Timeouts short enough to bound
+    the sum at 50 ms would fail a healthy Redis under load. A wall-clock bound on a wait for
+    another thread holds whatever the broker does, and the publish itself keeps its generous
+    timeouts.
+
+    Nothing is lost by not waiting: the rows a job publishes are pending in the outbox, leased
+    until ``lease``. ``run`` (the relay's publish) gives the lease back when the broker refuses
+    or times out, so the next beat relay run sends them; a job that never runs (the queue is
+    full, the process exits or forks first) leaves them leased, and the beat relay sends them
+    once the lease runs out. Once a publish has failed, the jobs queued behind it are given
+    back without trying, so a hung broker costs one timeout per backlog, not one per
+    transition. The thread starts on demand, ends after ``idle`` seconds without work, and is
+    started afresh in a forked child (the parent's thread does not exist there)."""
+
+    def __init__(self, run: Callable[[list[list[str]], datetime], int],
+                 give_back: Callable[[list[str], datetime], None],
+                 wait: float = NUDGE_WAIT, limit: int = 10_000, idle: float = 5.0) -> None:
+        self._run, self._give_back = run, give_back
+        self.wait, self.limit, self.idle = wait, limit, idle
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._jobs: queue.Queue[_Job] = queue.Queue(self.limit)
+        self._thread: threading.Thread | None = None
+        self._busy_since: float | None = None  # monotonic start of the publish under way
+
+    def submit(self, groups: list[list[str]], lease: datetime) -> bool:
+        """Queue a publish and wait for it ``wait`` seconds at most (not at all behind a
+        publish already late); returns whether it finished in that time."""
+        if self._pid != os.getpid():
+            self._reset()
+        job = _Job(groups, lease)
+        with self._lock:
+            busy = self._busy_since
+            try:
+                self._jobs.put_nowait(job)
+            except queue.Full:
+                log.warning("relay_handoff_full", waiting=sum(map(len, groups)))
+                return False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="ocop-relay-handoff",
+                                                daemon=True)
+                self._thread.start()
+        if busy is not None and time.monotonic() - busy >= self.wait:
+            return False  # the broker is already slow: do not add a wait to this request
+        return job.done.wait(self.wait)
+
+    def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every queued publish to finish."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if self._jobs.unfinished_tasks == 0:
+                    return True
+            time.sleep(0.005)
+        return False
+
+    def _work(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self.idle)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._thread = None
+                        return
+                continue
+            try:
+                self._busy_since = time.monotonic()
+                sent = self._run(job.groups, job.lease)
+                if sent < sum(map(len, job.groups)):
+                    self._give_back_queued()
+            except Exception as error:  # a database away: the leases run out, the relay resends
+                log.warning("relay_handoff_failed", error=str(error))
+            finally:
+                self._busy_since = None
+                job.done.set()
+                self._jobs.task_done()
+
+    def _give_back_queued(self) -> None:
+        """The broker just failed: hand the jobs waiting behind it back to the relay."""
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._give_back([i for g in job.groups for i in g], job.lease)
+            except Exception as error:
+                log.warning("relay_handoff_failed", error=str(error))
+            finally:
+                job.done.set()
+                self._jobs.task_done()
+
+
 class Relay:
     def __init__(self, db: Engine, clock: Clock, settings: Settings,
                  publish: Publish | None = None,
-                 channels: Mapping[str, Channel] | None = None) -> None:
+                 channels: Mapping[str, Channel] | None = None,
+                 nudge_wait: float = NUDGE_WAIT) -> None:
         self.db, self.clock, self.settings = db, clock, settings
         self.publish = publish
         self._channels = channels
         self.delivery = Delivery(db, clock, settings, lambda: self.channels)
+        self.handoff = Handoff(self._publish, self._give_back, wait=nudge_wait)
 
     @property
     def channels(self) -> Mapping[str, Channel]:
@@ -96,17 +220,31 @@ class Relay:
     # -- handing messages to the broker ------------------------------------------------------
 
     def nudge(self, applied: Applied) -> None:
-        """After-commit hook: hand the transition's messages over at once.
+        """After-commit hook: hand the transition's messages over at once, waiting for the
+        broker ``NUDGE_WAIT`` at most (see ``Handoff``: past that, the publish finishes in the
+        background or the relay sends them).
 
         When the engine wrote them already leased (``Applied.lease``: the rows' ``available_at``
         is the lease's end, see ``lease_for_engine``), they are published as they are, with no
         write transaction here; otherwise they are leased first. Both are safe if this process
         dies before publishing: the rows are pending and come back when the lease runs out."""
         lease = applied.lease
-        if lease is None:
-            self._dispatch(applied.message_ids, together=True)
-        elif applied.message_ids and self.publish is not None:
-            self._publish([list(applied.message_ids)], lease)
+        if not applied.message_ids or self.publish is None:
+            return
+        if lease is None:  # lease them first: a database write, no broker
+            lease = self.delivery.lease_end()
+            with write_transaction(self.db) as conn:
+                ids = self._claim_batch(conn, list(applied.message_ids), lease)
+            if not ids:
+                return
+        else:
+            ids = list(applied.message_ids)
+        self.handoff.submit([ids], lease)
+
+    def close_handoff(self, timeout: float = CLOSE_WAIT) -> bool:
+        """Let the publishes still queued finish (``timeout`` seconds at most) before the
+        process ends — a CLI command, say; those left over go when their lease runs out."""
+        return self.handoff.drain(timeout)
 
     def lease_for_engine(self) -> timedelta | None:
         """How long the engine should lease a transition's rows to the after-commit nudge: the
@@ -118,9 +256,6 @@ class Relay:
     def dispatch(self, message_ids: Sequence[str]) -> int:
         """Claim these pending messages for a lease and publish them, one delivery task each
         (they may be many, of many cases: a sweep's); returns how many went."""
-        return self._dispatch(message_ids, together=False)
-
-    def _dispatch(self, message_ids: Sequence[str], together: bool) -> int:
         if not message_ids or self.publish is None:
             return 0
         lease = self.delivery.lease_end()
@@ -128,7 +263,7 @@ class Relay:
             ids = self._claim_batch(conn, list(message_ids), lease)
         if not ids:
             return 0
-        return self._publish([ids] if together else [[i] for i in ids], lease)
+        return self._publish([[i] for i in ids], lease)
 
     def dispatch_due(self, batch: int = 500) -> int:
         """Hand over every pending message whose lease ran out (or that was never handed over)."""
@@ -162,11 +297,17 @@ class Relay:
         assert self.publish is not None
         failed = list(self.publish(groups, lease.isoformat()))
         if failed:  # the broker is away: make them due again for the next relay run
-            with write_transaction(self.db) as conn:
-                conn.execute(update(outbox).where(outbox.c.message_id.in_(failed),
-                                                  outbox.c.status == PENDING)
-                             .values(available_at=self.clock.now()))
+            self._give_back(failed, lease)
         return sum(map(len, groups)) - len(failed)
+
+    def _give_back(self, message_ids: list[str], lease: datetime) -> None:
+        """End this dispatch's lease now, on the rows it still holds (not those a delivery
+        task or a later dispatch has leased since)."""
+        with write_transaction(self.db) as conn:
+            conn.execute(update(outbox).where(outbox.c.message_id.in_(message_ids),
+                                              outbox.c.status == PENDING,
+                                              outbox.c.available_at == lease)
+                         .values(available_at=self.clock.now()))
 
     # -- delivering (inside the delivery tasks: see workflow/messaging/delivery.py) ---
 

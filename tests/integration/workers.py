@@ -243,6 +243,7 @@ def worker_env(tmp: Path, database_url: str, broker_url: str | None, clock_file:
     env.update({"OCOP_HOME": str(tmp / "home"), "OCOP_DATABASE_URL": database_url,
                 "OCOP_SIMULATION": "1", "OCOP_NOW": f"@{clock_file}",
                 "OCOP_SWEEP_INTERVAL": "0.5", "OCOP_RELAY_INTERVAL": "1",
+                "OCOP_WEBHOOK_ALLOW_PRIVATE": "1",  # the Receiver listens on 127.0.0.1
                 "PYTHONPATH": str(ROOT), **extra})
     if broker_url:
         env["OCOP_BROKER_URL"] = broker_url

@@ -216,13 +216,13 @@ def test_an_unknown_case_is_a_404(api: TestClient, world: World) -> None:
 
 
 def test_a_producer_sees_only_their_own_cases(api: TestClient, world: World) -> None:
-    """Lists are scoped; another producer's case is 403 to read."""
+    """Lists are scoped; another producer's case is a 404, as if it did not exist."""
     mine, theirs = world.register("producer1"), world.register("producer2")
     listed = api.get("/api/v1/cases", headers=as_(world, "producer1")).json()["items"]
     assert [c["code"] for c in listed] == [mine]
-    assert api.get(f"/api/v1/cases/{theirs}", headers=as_(world, "producer1")).status_code == 403
+    assert api.get(f"/api/v1/cases/{theirs}", headers=as_(world, "producer1")).status_code == 404
     assert api.get(f"/api/v1/cases/{theirs}/history",
-                   headers=as_(world, "producer1")).status_code == 403
+                   headers=as_(world, "producer1")).status_code == 404
 
 
 def historic_case(world: World) -> str:

@@ -135,9 +135,12 @@ def test_certificate_numbers_carry_a_random_part_and_a_check_character(world: Wo
     issued = [certificates.number("city", START.date()) for _ in range(200)]
     assert len(set(issued)) == 200
     assert all(n.startswith("HN-TP-2025-") and certificates.well_formed(n) for n in issued)
-    one = issued[0]
-    body = one.rsplit("-", 1)[1]
-    for i in range(len(body) - 1):
-        typo = body[:i] + ("1" if body[i] != "1" else "2") + body[i + 1:]
-        assert not certificates.well_formed(one.rsplit("-", 1)[0] + "-" + typo)
+    head, body = issued[0].rsplit("-", 1)
+    for i in range(len(body)):
+        for ch in certificates.ALPHABET:
+            if ch != body[i]:
+                assert not certificates.well_formed(f"{head}-{body[:i]}{ch}{body[i + 1:]}")
+        if i < certificates.RANDOM_CHARS - 1:  # a swap of two neighbours in the random part
+            swapped = body[:i] + body[i + 1] + body[i] + body[i + 2:]
+            assert swapped == body or not certificates.well_formed(f"{head}-{swapped}")
     assert not certificates.well_formed("HN-TP-2026-000001-1")

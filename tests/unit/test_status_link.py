@@ -202,7 +202,7 @@ def test_the_status_page_hides_the_offices_escalations_and_reminders(
 def test_the_case_json_carries_the_status_link_for_those_who_may_see_the_case(
         api: TestClient, scenario: Scenario) -> None:
     """GET /api/v1/cases/{code}: the producer and the officers in scope get ``status_url``;
-    a producer of another case is refused, link and all."""
+    a producer of another case gets the 404 of a missing case, no link."""
     world = scenario.world
     code = scenario.certified
     for who in ("producer1", "commune1", "city"):
@@ -211,4 +211,4 @@ def test_the_case_json_carries_the_status_link_for_those_who_may_see_the_case(
         assert got.json()["status_url"] == link_of(world.app, code), who
     other = api.get(f"/api/v1/cases/{code}",
                     headers={"Authorization": f"Bearer {world.tokens['producer2']}"})
-    assert other.status_code == 403 and "status_url" not in other.text
+    assert other.status_code == 404 and "status_url" not in other.text

@@ -219,6 +219,7 @@ def producers_add(ctx: Context, name: str, kind: str, district: str | None, comm
     """Add a producer and print its id."""
     app = ctx.app
     with write_transaction(app.db) as conn:
-        producer_id = registry.add_producer(conn, app.clock.now(), name, kind, district,
-                                            commune, email, webhook, lang)
+        producer_id = registry.add_producer(
+            conn, app.clock.now(), name, kind, district, commune, email, webhook, lang,
+            allow_private=app.settings.webhook_allow_private)
     click.echo(producer_id)

@@ -35,9 +35,10 @@ def expires_at(last_valid_day: date) -> datetime:
     return datetime.combine(last_valid_day + timedelta(days=1), time(0), tzinfo=VIETNAM)
 
 
-# Crockford's base 32: no I, L, O or U to misread on paper.
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-RANDOM_CHARS = 8  # 32**8: about 10**12 numbers a year per level; guessing one is hopeless
+# Crockford's base 32 without its last letter: no I, L, O or U to misread on paper, and 31
+# symbols, a prime, so the check character catches every single typo and neighbour swap.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXY"
+RANDOM_CHARS = 8  # 31**8: about 8.5 * 10**11 numbers a year per level; guessing is hopeless
 
 
 def number(level: str, issued_on: date) -> str:
@@ -49,8 +50,8 @@ def number(level: str, issued_on: date) -> str:
 
 
 def check_char(body: str) -> str:
-    """A weighted sum mod 32 over the random part: any one wrong character or swap of two
-    neighbours changes it."""
+    """A weighted sum mod 31 over the random part: any one wrong character or swap of two
+    neighbours changes it (31 is prime and every weight is below it)."""
     total = sum((i + 1) * ALPHABET.index(ch) for i, ch in enumerate(body))
     return ALPHABET[total % len(ALPHABET)]
 

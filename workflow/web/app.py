@@ -21,6 +21,7 @@ from workflow.web.api.models import Problem
 from workflow.web.console import accounts
 from workflow.web.console import routes as console
 from workflow.web.console.render import STATIC, Pages
+from workflow.web.security import SecurityHeaders
 from workflow.web.throttle import SignInThrottle
 
 DESCRIPTION = """The OCOP certification workflow over HTTP. Authenticate with
@@ -33,7 +34,8 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     app = app or bootstrap()
     config = config or ApiConfig.from_env()
     api = FastAPI(title="OCOP workflow", version="1", description=DESCRIPTION,
-                  docs_url="/docs", redoc_url=None, lifespan=_threads(config.threads))
+                  docs_url="/docs", redoc_url=None, lifespan=_threads(config.threads),
+                  redirect_slashes=False)  # its redirect is built from the Host header
     api.state.ocop = app
     api.state.config = config
     api.state.pages = Pages()
@@ -48,6 +50,7 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     api.add_api_route("/", lambda: RedirectResponse("/console", 303), include_in_schema=False)
     api.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     api.add_middleware(Timing, metrics=api.state.metrics)
+    api.add_middleware(SecurityHeaders)  # outermost: on every answer, a 413 included
     _document_problem(api)
     return api
 

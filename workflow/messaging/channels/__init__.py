@@ -15,8 +15,8 @@ from workflow.messaging.channels.webhook import WebhookChannel
 def channels_for(settings: Settings) -> dict[str, Channel]:
     email: Channel = (SmtpChannel(settings.smtp_url, settings.mail_from) if settings.smtp_url
                       else MailFolderChannel(Path(settings.mail_folder), settings.mail_from))
-    return {"email": email,
-            "webhook": WebhookChannel(), "inapp": InAppChannel()}
+    return {"email": email, "inapp": InAppChannel(),
+            "webhook": WebhookChannel(allow_private=settings.webhook_allow_private)}
 
 
 __all__ = ["Channel", "DeliveryError", "Outgoing", "PermanentFailure", "channels_for"]

@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import json
 
+import httpcore
 import httpx
 
 from workflow.messaging.channels.base import DeliveryError, Outgoing, PermanentFailure
+from workflow.messaging.channels.targets import CheckedBackend
 
 EVENT_HEADER = "X-OCOP-Event-Id"
 SIGNATURE_HEADER = "X-OCOP-Signature"
@@ -35,10 +37,24 @@ def body_of(message: Outgoing) -> bytes:
                       separators=(",", ":")).encode()
 
 
+class CheckedTransport(httpx.HTTPTransport):
+    """httpx's transport whose connections go only to checked public addresses
+    (``targets.CheckedBackend``). No proxy from the environment: through a proxy the address
+    connected to would not be the one checked."""
+
+    def __init__(self, allow_private: bool = False) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=100,
+            max_keepalive_connections=20, keepalive_expiry=5.0,
+            network_backend=CheckedBackend(allow_private))
+
+
 class WebhookChannel:
-    def __init__(self, client: httpx.Client | None = None) -> None:
+    def __init__(self, client: httpx.Client | None = None, allow_private: bool = False) -> None:
         # Redirects are never followed: a signed event goes only where the producer said.
-        self.client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        self.client = client or httpx.Client(transport=CheckedTransport(allow_private),
+                                             timeout=TIMEOUT, follow_redirects=False)
 
     def close(self, polite: bool = True) -> None:
         """Close the kept-alive connections (worker shutdown); a forked child just drops them."""

@@ -56,7 +56,8 @@ def add_producer(body: ProducerIn, app: AppDep, actor: CurrentActor) -> JSONResp
         check_producer_scope(actor, {"id": None, "name": body.name, **where},
                              "do_add_producer")
         pid = registry.add_producer(conn, now, body.name, body.kind, body.district,
-                                    body.commune, body.email, body.webhook, body.lang)
+                                    body.commune, body.email, body.webhook, body.lang,
+                                    allow_private=app.settings.webhook_allow_private)
         producer = registry.get_producer(conn, pid)
     return JSONResponse(producer_json(producer), status_code=201,
                         headers={"Location": f"/api/v1/producers/{pid}"})

@@ -14,7 +14,7 @@ from workflow.domain.facts import Actor, Event
 from workflow.errors import NotFound, OcopError, Refused
 from workflow.store import queries, units
 from workflow.store.db import write_transaction
-from workflow.web.api.auth import AppDep, CurrentActor, check_read
+from workflow.web.api.auth import AppDep, CurrentActor, check_read, read_problem
 from workflow.web.api.models import AllowedTrigger, Case, CaseIn, EventIn, HistoryEntry, Page
 from workflow.web.api.problems import Malformed, documented, lang_of
 
@@ -22,11 +22,19 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 
+def check_case_read(actor: Actor, row: dict[str, Any]) -> None:
+    """Refuse a caller who may not read the case: 403 for staff out of scope; a producer
+    gets the very 404 of a case that does not exist, so case codes cannot be probed."""
+    if actor.role == "producer" and read_problem(actor, row):
+        raise NotFound("case_not_found", got=row["code"])
+    check_read(actor, row)
+
+
 def scoped_case(app: App, actor: Actor, code: str) -> dict[str, Any]:
     """The case's row, once the caller is known to be allowed to see it (403/404 otherwise)."""
     with app.db.connect() as conn:
         row = queries.case_row(conn, code)
-    check_read(actor, row)
+    check_case_read(actor, row)
     return row
 
 

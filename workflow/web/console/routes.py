@@ -31,7 +31,8 @@ from workflow.store import queries, sessions
 from workflow.store.db import write_transaction
 from workflow.store.schema import users
 from workflow.web.api.admin import audit_csv
-from workflow.web.api.auth import AUDITORS, check_read, require_role
+from workflow.web.api.auth import AUDITORS, require_role
+from workflow.web.api.cases import check_case_read
 from workflow.web.api.config import ApiConfig
 from workflow.web.api.problems import from_error, http_status
 from workflow.web.console import forms, views
@@ -299,13 +300,14 @@ def _page_links(request: Request, number: int, more: bool) -> dict[str, str | No
 def case_context(request: Request, actor: Actor, secret: str, code: str) -> dict[str, Any]:
     app = ocop(request)
     with app.db.connect() as conn:
-        check_read(actor, queries.case_row(conn, code))
+        check_case_read(actor, queries.case_row(conn, code))
         view = queries.case_view(conn, code, app.settings.public_url)
         allowed = queries.allowed(conn, code, actor, app.clock.now(), settings=app.settings)
     lc = states.lifecycle(view["rule_version"])
     path = [(h["from"], h["to"]) for h in view["history"] if h["from"] and h["from"] != h["to"]]
     lang = request_lang(request)
-    svg = diagram.case_svg(lc.version, lang, path, view["state"])
+    # the drawing's rules come from /console/diagram.css: no inline style under the CSP
+    svg = diagram.case_svg(lc.version, lang, path, view["state"]).replace(diagram.STYLE, "", 1)
     actions = [a["trigger"] for a in allowed if a["allowed"]
                and a["trigger"] not in forms.SYSTEM_ONLY]
     for entry in view["history"]:
@@ -317,6 +319,14 @@ def case_context(request: Request, actor: Actor, secret: str, code: str) -> dict
             "maxima": dict(zip("abc", lc.part_maxima, strict=True)),
             "documents": app.settings.required_documents, "csrf": csrf_for(secret),
             "form_key": uuid.uuid4().hex, "forms": forms, "criteria": PRESCORE_CRITERIA}
+
+
+@router.get("/diagram.css")
+def diagram_css() -> Response:
+    """The case drawing's rules (the ones ``diagram.case_svg`` would inline) as a stylesheet."""
+    css = diagram.STYLE.removeprefix("<style>\n").removesuffix("</style>")
+    return Response(css, media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/cases/{code}")
