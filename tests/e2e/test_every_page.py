@@ -195,14 +195,15 @@ def tampered(visitor: Visitor, code: str, script: str, label: str, findings: Fin
 
 
 def test_error_pages(visitor: Visitor, findings: Findings) -> None:
-    """A case that does not exist, another producer's case, and actions the engine refuses:
-    a trigger the case's state does not allow, a stale form, a score form sent empty."""
+    """A case that does not exist, another producer's case (the same 404 as a missing one, so
+    case codes cannot be probed), and actions the engine refuses: a trigger the case's state
+    does not allow, a stale form, a score form sent empty."""
     data = visitor.site.data
     page = visitor.visit("city", "/console/cases/HN-2026-999999", "unknown case", findings,
                          404, "error-unknown-case")
     keeps_navigation(page, "unknown case", findings)
     page = visitor.visit("producer2", f"/console/cases/{data.cases[0].code}",
-                         "another producer's case", findings, 403, "error-forbidden-case")
+                         "another producer's case", findings, 404, "error-not-yours-case")
     keeps_navigation(page, "another producer's case", findings)
     certified = by_state(data, "certified")
     tampered(visitor, certified, "f.querySelector('[name=trigger]').value = 'submit'",
