@@ -33,7 +33,7 @@ from workflow.clock import VIETNAM, FixedClock, local
 from workflow.domain.facts import Event
 from workflow.store import units
 from workflow.store.db import write_transaction
-from workflow.store.schema import cases, deadlines, users
+from workflow.store.schema import cases, deadlines, producers, users
 from workflow.sweep import Sweeper
 
 DOCS = {"documents": ["registration_form", "business_plan", "product_standard"]}
@@ -194,35 +194,32 @@ def load(app: App) -> dict[str, str]:
     return tokens
 
 
-def save_tokens(path: Path, tokens: Mapping[str, str]) -> None:
+def save_tokens(path: Path, tokens: Mapping[str, str],
+                who: Mapping[str, tuple[str, str]]) -> None:
     """``path``: one line per demo user — name, role, scope, token (the last field) — tab
-    separated, under a ``#`` header line."""
+    separated, under a ``#`` header line; ``who`` is :func:`people`."""
     lines = ["# name\trole\tscope\ttoken (demo users; sign in with the name and the token)"]
-    lines += [f"{name}\t{_role(name)}\t{_scope(name)}\t{token}" for name, token in tokens.items()]
+    lines += [f"{name}\t{who[name][0]}\t{who[name][1]}\t{token}"
+              for name, token in tokens.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _role(name: str) -> str:
-    staff = {user: role for user, role, *_ in STAFF + CITY_STAFF + RETIRED_STAFF}
-    return staff.get(name, "producer")
-
-
-def _scope(name: str) -> str:
-    for user, _, district, commune in STAFF + CITY_STAFF + RETIRED_STAFF:
-        if user == name:
-            key = commune or district
-            return f"{UNIT_NAMES.get(key or '', key)} [{key}]" if key else "Hà Nội"
-    return PRODUCERS[PRODUCER_USERS.index(name)][0]
-
-
-# How the tokens file names the staff's units (the names the units table gives them).
-UNIT_NAMES = {
-    "10126": "Xã Bình Minh", "10330": "Xã Chuyên Mỹ", "00103": "Phường Tây Hồ",
-    "09556": "Phường Hà Đông", "09700": "Xã Ba Vì", "old:278": "Huyện Thanh Oai (đến 2025)",
-    "old:280": "Huyện Phú Xuyên (đến 2025)", "old:268": "Quận Hà Đông (đến 2025)",
-    "old:09544": "Phường Vạn Phúc (đến 2025)",
-}
+def people(app: App) -> dict[str, tuple[str, str]]:
+    """Each user's role and scope as the database has them: an officer's unit (name and key,
+    with the day a retired one ended), a producer user's producer, or the city."""
+    with app.db.connect() as conn:
+        rows = conn.execute(select(users.c.name, users.c.role, users.c.unit_code,
+                                   producers.c.name.label("producer"))
+                            .outerjoin(producers, producers.c.id == users.c.producer_id)).all()
+        out = {}
+        for r in rows:
+            unit = units.maybe(conn, r.unit_code)
+            ended = f" → {unit.valid_to.isoformat()}" if unit and unit.valid_to else ""
+            scope = (f"{unit.name}{ended} [{unit.key}]" if unit
+                     else r.producer or "Hà Nội")
+            out[r.name] = (r.role, scope)
+    return out
 
 
 def _moment(when: str | int, today: datetime) -> datetime:

@@ -137,7 +137,7 @@ def test_the_tokens_file_names_role_scope_and_token_and_each_token_signs_in(
     every token is the named user's."""
     app, tokens = loaded
     path = tmp_path / "demo-tokens.txt"
-    demo.save_tokens(path, tokens)
+    demo.save_tokens(path, tokens, demo.people(app))
     header, *lines = path.read_text(encoding="utf-8").splitlines()
     assert header.startswith("#") and len(lines) == len(tokens)
     fields = {line.split("\t")[0]: line.split("\t") for line in lines}
@@ -158,6 +158,6 @@ def test_the_sign_in_page_says_where_the_demo_tokens_are(
     monkeypatch.setenv("OCOP_HOME", str(tmp_path))
     with client(app) as api:
         assert "demo-tokens.txt" not in api.get("/console/sign-in").text
-        demo.save_tokens(tmp_path / "demo-tokens.txt", tokens)
+        demo.save_tokens(tmp_path / "demo-tokens.txt", tokens, demo.people(app))
         page = api.get("/console/sign-in").text
     assert str(tmp_path / "demo-tokens.txt") in page and "bản trình diễn" in page

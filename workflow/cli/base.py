@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from workflow.bootstrap import App, bootstrap
+from workflow.domain.text import BIDI_CONTROLS
 from workflow.errors import InvalidInput, OcopError, render, status_of
 from workflow.i18n import from_env
 from workflow.logs import configure
@@ -118,8 +119,6 @@ def _hidden(ch: str) -> bool:
     if ch in "\n\t":
         return False
     category = unicodedata.category(ch)
-    return category == "Cc" or (category == "Cf" and unicodedata.bidirectional(ch) in BIDI)
-
-
-BIDI = ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
+    return category == "Cc" or (category == "Cf"
+                                and unicodedata.bidirectional(ch) in BIDI_CONTROLS)
 

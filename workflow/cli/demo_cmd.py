@@ -17,5 +17,5 @@ def demo_cmd(ctx: Context) -> None:
     if not demo.is_empty(ctx.app):
         raise Conflict("demo_not_empty")
     path = demo.tokens_path()
-    demo.save_tokens(path, demo.load(ctx.app))
+    demo.save_tokens(path, demo.load(ctx.app), demo.people(ctx.app))
     click.echo(path.read_text(encoding="utf-8"), nl=False)

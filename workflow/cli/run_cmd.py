@@ -74,7 +74,7 @@ def _demo_tokens(ctx: Context) -> Path | None:
     """Load the demo into an empty database; the demo users' tokens file, if there is one."""
     path = demo.tokens_path()
     if demo.is_empty(ctx.app):
-        demo.save_tokens(path, demo.load(ctx.app))
+        demo.save_tokens(path, demo.load(ctx.app), demo.people(ctx.app))
     return path if path.exists() else None
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from workflow.domain.units import fold
+from workflow.domain.text import fold
 from workflow.errors import InvalidInput
 
 BANDS = ((90, 5), (70, 4), (50, 3), (30, 2), (0, 1))

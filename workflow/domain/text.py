@@ -4,12 +4,24 @@ or hide text on every screen that shows them, and split one name into look-alike
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-from workflow.domain.units import fold
 from workflow.errors import InvalidInput
 
 BIDI_CONTROLS = ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
+_SPACE = re.compile(r"\s+")
+
+
+def fold(text: str | None) -> str:
+    """The comparison form of a name: NFC, format characters (zero-width, bidi) dropped, every
+    run of spaces (no-break included) one space, case folded."""
+    if not text:
+        return ""
+    composed = unicodedata.normalize("NFC", text)
+    kept = "".join(ch for ch in composed if unicodedata.category(ch) not in ("Cf", "Cc")
+                   or ch in "\t\n\r")
+    return _SPACE.sub(" ", kept).strip().casefold()
 
 
 def clean(value: str | None, field: str) -> str:

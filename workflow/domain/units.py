@@ -3,14 +3,12 @@
 A unit's *key* is the statistics office's code for units in force today (``"10105"``) and
 ``"old:"`` + the code for units that ended with the 2025 reorganisation (``"old:10120"``,
 ``"old:278"``): the office reused codes for new wards, so a bare code is not enough to name a
-retired one. Names are looked up after :func:`fold`, which makes the zero-width, no-break-space,
-case and composition variants of one name the same string.
+retired one. Names are looked up after :func:`workflow.domain.text.fold`, which makes the
+zero-width, no-break-space, case and composition variants of one name the same string.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,20 +20,6 @@ REORGANISED_ON = date(2025, 7, 1)
 # The words in front of a unit's name, longest first ("thị xã" before "xã").
 TYPE_WORDS = ("thành phố", "thị trấn", "thị xã", "đặc khu", "phường", "huyện", "quận", "tỉnh",
               "xã")
-_SPACE = re.compile(r"\s+")
-
-
-def fold(text: str | None) -> str:
-    """The comparison form of a name: NFC, format characters (zero-width, bidi) dropped, every
-    run of spaces (no-break included) one space, case folded."""
-    if not text:
-        return ""
-    composed = unicodedata.normalize("NFC", text)
-    kept = "".join(ch for ch in composed if unicodedata.category(ch) not in ("Cf", "Cc")
-                   or ch in "\t\n\r")
-    return _SPACE.sub(" ", kept).strip().casefold()
-
-
 def strip_type(folded: str) -> tuple[str | None, str]:
     """``("xã", "cự khê")`` for ``"xã cự khê"``; ``(None, name)`` when no type word leads."""
     for word in TYPE_WORDS:

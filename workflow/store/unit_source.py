@@ -20,7 +20,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from workflow.domain.units import OLD, REORGANISED_ON, fold, strip_type
+from workflow.domain.text import fold
+from workflow.domain.units import OLD, REORGANISED_ON, strip_type
 
 ENDED_ON = REORGANISED_ON - timedelta(days=1)
 PACKAGE = "vietnamadminunits"

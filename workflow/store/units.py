@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.sql import Select
 
-from workflow.domain.units import OLD, Unit, fold, is_old, strip_type
+from workflow.domain.text import fold
+from workflow.domain.units import OLD, Unit, is_old, strip_type
 from workflow.errors import InvalidInput, NotFound
 from workflow.store import unit_source
 from workflow.store.schema import unit_successors, unit_unresolved, units
@@ -140,9 +141,9 @@ def resolve(conn: Connection, text: str | None, levels: Sequence[str] = ("commun
     list the candidates with their keys."""
     if text is None or not text.strip():
         raise InvalidInput("unit_missing", form_field=field)
-    if count(conn) == 0:
-        raise InvalidInput("units_not_loaded", got=text)
     found = find(conn, text, levels)
+    if not found and count(conn) == 0:
+        raise InvalidInput("units_not_loaded", got=text)
     if on is not None and found:
         current = [u for u in found if u.in_force(on)]
         if not current:
@@ -165,11 +166,11 @@ def resolve(conn: Connection, text: str | None, levels: Sequence[str] = ("commun
 
 def successors(conn: Connection, key: str) -> list[tuple[Unit, bool]]:
     """The units that took over ``key`` in 2025, the default one first."""
-    rows = conn.execute(select(unit_successors.c.new_key, unit_successors.c.is_default)
+    rows = conn.execute(_select().add_columns(unit_successors.c.is_default)
+                        .join(unit_successors, unit_successors.c.new_key == units.c.key)
                         .where(unit_successors.c.old_key == key)
-                        .order_by(unit_successors.c.is_default.desc(),
-                                  unit_successors.c.new_key)).all()
-    return [(get(conn, r.new_key), bool(r.is_default)) for r in rows]
+                        .order_by(unit_successors.c.is_default.desc(), units.c.key)).all()
+    return [(_unit(r), bool(r.is_default)) for r in rows]
 
 
 def successor(conn: Connection, key: str) -> Unit | None:
