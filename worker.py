@@ -26,7 +26,7 @@ from celery.signals import (
 
 from tasks.runtime import Runtime
 from workflow.config import Settings
-from workflow.messaging.broker import RELAY, SWEEP, celery_config
+from workflow.messaging.broker import CHECKPOINT, RELAY, SWEEP, celery_config
 
 TASK_MODULES = ["tasks.delivery", "tasks.schedule"]
 
@@ -42,6 +42,7 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         "beat_schedule": {
             "sweep-deadlines": {"task": SWEEP, "schedule": settings.sweep_interval},
             "relay-outbox": {"task": RELAY, "schedule": settings.relay_interval},
+            "audit-checkpoint": {"task": CHECKPOINT, "schedule": settings.checkpoint_interval},
         },
     }
 

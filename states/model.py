@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 DRAFT = "draft"
 REGISTERED = "registered"
@@ -53,6 +54,12 @@ OUTCOME_PREDICATES = frozenset({
     "prescore_met",            # every commune pre-score criterion was met
     "returns_to_asker",        # the row leads back to the state that asked for completion
 })
+
+# Why a re-evaluation may be opened, why a certificate may be revoked, and what a commune
+# pre-score checks (DOMAIN.md §9): codes the event data carries (``states.schemas``).
+REEVALUATION_REASONS = ("expiry", "criteria_change", "upgrade", "inspection")
+REVOCATION_REASONS = ("not_reassessed", "failed_mandatory", "violation")
+PRESCORE_CRITERIA = ("origin", "local_labour", "idea", "cultural_identity")
 
 ROLES = (PRODUCER, COMMUNE_OFFICER, DISTRICT_OFFICER, IP_OFFICER, CITY_OFFICER, SUPERVISOR, ADMIN)
 ALL_ROLES = (*ROLES, SYSTEM)
@@ -114,6 +121,15 @@ class Lifecycle:
     # transaction when the re-evaluation ends rejected or withdrawn (DOMAIN.md §9).
     revoke_on_failed_reevaluation: frozenset[str] = frozenset(
         {"expiry", "criteria_change", "inspection"})
+    # The reasons ``open_reevaluation`` may give under this version.
+    reevaluation_reasons: tuple[str, ...] = REEVALUATION_REASONS
+
+    def schema(self, trigger: str) -> type[Any]:
+        """The pydantic model of ``trigger``'s event data under this version (KeyError for a
+        trigger that is not in the table or has no model)."""
+        from states.schemas import for_lifecycle  # the schemas are built from the lifecycle
+
+        return for_lifecycle(self)[trigger]
 
     def triggers(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}

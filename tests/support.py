@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from workflow import registry
+from workflow import record, registry
 from workflow.bootstrap import App, bootstrap
 from workflow.clock import VIETNAM, FixedClock
 from workflow.config import Settings
 from workflow.domain.facts import Actor, Event
 from workflow.engine import Applied
-from workflow.store import units
+from workflow.store import integrity, seal, units
 from workflow.store.db import make_engine, write_transaction
 from workflow.store.migrate import upgrade
 
@@ -31,6 +33,22 @@ BEFORE_2025 = datetime(2025, 1, 6, 9, 0, tzinfo=VIETNAM)
 # The world's units (Hà Nội): Bình Minh took in Cự Khê (Thanh Oai), Hà Đông took in Vạn Phúc.
 BINH_MINH, HA_DONG = "10126", "09556"
 THANH_OAI, HA_DONG_DISTRICT = "old:278", "old:268"
+
+
+def _test_signing_key() -> str:
+    """One signing key file for the test session, in the environment (OCOP_SIGNING_KEY) so
+    the CLI, API and worker processes the tests start sign and verify with the same key as
+    the apps built in the test process."""
+    given = os.environ.get("OCOP_SIGNING_KEY")
+    if given and Path(given).is_file():
+        return given
+    path = Path(tempfile.mkdtemp(prefix="ocop-test-key-")) / "signing.key"
+    seal.write_new(path)
+    os.environ["OCOP_SIGNING_KEY"] = str(path)
+    return str(path)
+
+
+TEST_SIGNING_KEY = _test_signing_key()
 
 
 @contextmanager
@@ -54,8 +72,17 @@ def make_app(url: str, clock: FixedClock | None = None, **settings: Any) -> App:
     upgrade(db)
     with write_transaction(db) as conn:
         units.load(conn, ["01"])  # Hà Nội in both eras, as `ocop units load` loads it
-    cfg = replace(Settings(database_url=url), **settings)
+    settings.setdefault("checkpoint_dir", tempfile.mkdtemp(prefix="ocop-test-checkpoints-"))
+    cfg = replace(Settings(database_url=url, signing_key=TEST_SIGNING_KEY), **settings)
     return bootstrap(cfg, clock=clock or FixedClock(START), db=db)
+
+
+def record_intact(app: App, code: str | None = None) -> integrity.Report:
+    """``ocop audit verify``'s every check (chains, seals, replay, certificates, the latest
+    checkpoint), asserted clean."""
+    report, _ = record.verify(app, code)
+    assert report.ok, report.first_break.sentence() if report.first_break else None
+    return report
 
 
 def sim_sheets(*parts: tuple[float, float, float], ok: bool = True) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from threading import Lock
 
+import structlog
 from sqlalchemy import Engine
 
 from workflow.clock import Clock, FixedClock, SystemClock, parse_iso
@@ -19,8 +20,11 @@ from workflow.engine import Applied, Hook, WorkflowEngine
 from workflow.errors import InvalidInput
 from workflow.relay import Publish, Relay, celery_publisher
 from workflow.simclock import FileClock
+from workflow.store import seal
 from workflow.store.db import make_engine
 from workflow.store.queries import case_view
+
+log = structlog.get_logger("ocop.bootstrap")
 
 
 class Tally:
@@ -49,6 +53,7 @@ class App:
     engine: WorkflowEngine
     relay: Relay
     tally: Tally = field(default_factory=Tally)
+    keys: seal.Keys = field(default_factory=seal.process_key)
 
     def close(self) -> None:
         self.relay.close_handoff()  # the nudges' publishes still queued: a second at most
@@ -79,6 +84,8 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None,
     settings = settings or Settings.from_env()
     clock = clock or clock_for(settings)
     db = db or make_engine(settings.database_url)
+    keys = signing_keys(settings)
+    seal.attach(db, keys)
     if publish is None and settings.broker_url:
         publish = celery_publisher(settings)
     relay = Relay(db, clock, settings, publish)
@@ -90,4 +97,18 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None,
                             view=partial(case_view, public_url=settings.public_url),
                             after_commit=(*nudge, tally, *observers),
                             outbox_lease=relay.lease_for_engine())
-    return App(settings, clock, db, engine, relay, tally)
+    return App(settings, clock, db, engine, relay, tally, keys)
+
+
+def signing_keys(settings: Settings) -> seal.Keys:
+    """The office's key (``OCOP_SIGNING_KEY``), made on first use with a warning to keep it;
+    with no path configured, this process's in-memory key."""
+    if settings.signing_key is None:
+        return seal.process_key()
+    keys, made = seal.load_or_create(Path(settings.signing_key))
+    if made:
+        log.info("signing_key_created", path=settings.signing_key,
+                    public_key=keys.public_b64, fingerprint=keys.fingerprint,
+                    advice="keep this file safe and apart from the database; publish the "
+                           "public key (ocop keys show)")
+    return keys

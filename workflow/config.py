@@ -45,6 +45,14 @@ class Settings:
     token_days: int = 180  # API tokens expire this many days after they are issued
     # Webhooks to loopback, private, link-local, … addresses (OCOP_WEBHOOK_ALLOW_PRIVATE=1)
     webhook_allow_private: bool = False
+    # The office's Ed25519 key (``ocop keys init``), outside the database; None: a key made in
+    # memory for this process (tests, embedding). From the environment: OCOP_SIGNING_KEY,
+    # else $OCOP_HOME/signing.key.
+    signing_key: str | None = None
+    # Signed checkpoints of every chain (``ocop audit checkpoint``; beat, every interval).
+    checkpoint_dir: str = "var/checkpoints"
+    checkpoint_url: str | None = None  # also POSTed here when set
+    checkpoint_interval: float = 3600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +80,13 @@ class Settings:
             district_successor=successor_role(env.get("OCOP_DISTRICT_SUCCESSOR")),
             token_days=int(env.get("OCOP_TOKEN_DAYS", settings.token_days)),
             webhook_allow_private=env.get("OCOP_WEBHOOK_ALLOW_PRIVATE", "") == "1",
+            signing_key=env.get("OCOP_SIGNING_KEY")
+            or str(Path(env.get("OCOP_HOME", "var")) / "signing.key"),
+            checkpoint_dir=env.get("OCOP_CHECKPOINT_DIR")
+            or str(Path(env.get("OCOP_HOME", "var")) / "checkpoints"),
+            checkpoint_url=env.get("OCOP_CHECKPOINT_URL") or None,
+            checkpoint_interval=float(env.get("OCOP_CHECKPOINT_INTERVAL",
+                                              settings.checkpoint_interval)),
             **worker_settings(env, settings),
         )
 

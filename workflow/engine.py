@@ -25,7 +25,7 @@ from workflow.errors import (
     NotFound,
     PreconditionFailed,
 )
-from workflow.store import audit, deadlines, history
+from workflow.store import audit, deadlines, history, replay, seal
 from workflow.store import statements as stmt
 from workflow.store.db import write_transaction
 from workflow.store.schema import certificates as certs
@@ -104,7 +104,7 @@ class WorkflowEngine:
         if event.trigger not in ALL_TRIGGERS:
             raise InvalidInput("unknown_trigger", got=event.trigger,
                                trigger_choices=list(ALL_TRIGGERS))
-        eventdata.check(event.data)
+        eventdata.check(event.data, event.trigger)
         rows = conn.execute(stmt.LOCK_CASE, {"code": event.case_code}).all()
         if not rows:
             raise NotFound("case_not_found", got=event.case_code)
@@ -127,8 +127,9 @@ class WorkflowEngine:
         case, event, now = f.case, f.event, f.now
         internal = dest == f.state and is_internal(f.rule_version, event.trigger, f.state)
         issued = _certificates(conn, f, plan)
-        data = {**plan.audit, **({"certificate": issued["number"]} if issued else {})}
         moved = {k: plan.updates.get(k, case[k]) for k in stmt.MOVABLE}
+        data = {**plan.audit, **({"certificate": issued["number"]} if issued else {}),
+                "effects": recorded_effects(case, moved, plan, issued)}
         seq = history.append(
             conn, history.Chain.of(case), stmt.MOVE_CASE,
             {"old_version": case["version"], "state": dest, "new_version": case["version"] + 1,
@@ -211,6 +212,22 @@ def _request_hash(event: Event) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def recorded_effects(case: dict[str, Any], moved: dict[str, Any], plan: effects.Plan,
+                     issued: dict[str, Any] | None) -> dict[str, Any]:
+    """What the event did to the fields ``ocop audit verify`` replays, kept in its audit
+    entry (always, so event data can never supply its own): the replayed fields it changed,
+    the certificate it issued, the status it gave the valid ones (``replay``)."""
+    out: dict[str, Any] = {}
+    changed = {k: moved[k] for k in replay.FIELDS if moved[k] != case[k]}
+    if changed:
+        out["set"] = changed
+    if plan.end_certificates:
+        out["ended"] = plan.end_certificates
+    if issued is not None:
+        out["issued"] = replay.certificate_fields(issued)
+    return out
+
+
 def _current_certificate(conn: Connection, case_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(certs).where(certs.c.case_id == case_id, certs.c.status == "valid")
                        .order_by(certs.c.id.desc()).limit(1)).first()
@@ -232,6 +249,8 @@ def _certificates(conn: Connection, f: Facts, plan: effects.Plan) -> dict[str, A
            "stars": plan.issue.stars, "level": plan.issue.level, "rule_version": f.rule_version,
            "issued_on": issued_on, "valid_to": certificates.valid_to(issued_on),
            "status": "valid", "decision_no": plan.issue.decision_no, "created_at": f.now}
+    row["signature"] = seal.of(conn).sign(seal.certificate_payload(
+        row, f.case["code"], f.case["product"], f.case["producer_name"]))
     conn.execute(insert(certs), row)
     return row
 

@@ -35,7 +35,7 @@ TOUCH_EVERY = timedelta(minutes=1)  # a user's last_used_at is written at most t
 NAME_CASE = (update(cases)
              .where(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("old_version"))
              .values(code=bindparam("case_code"), audit_seq=bindparam("seq"),
-                     audit_head=bindparam("head")))
+                     audit_head=bindparam("head"), audit_seal=bindparam("seal")))
 
 
 def token_hash(token: str) -> str:
@@ -277,7 +277,8 @@ def register_case(conn: Connection, now: Any, actor: Actor, reg: Registration, *
         created_at=now, updated_at=now).returning(cases.c.id)).scalar_one()
     code = f"HN-{local(now).year}-{case_id:06d}"
     data = {"producer": producer["id"], "product": norm(reg.product), "group": group,
-            "subgroup": reg.subgroup, "rules": version, "pinned": reg.rules is not None}
+            "subgroup": reg.subgroup, "rules": version, "pinned": reg.rules is not None,
+            "effects": {"set": {"product_group": group}}}
     history.append(conn, history.Chain.genesis(case_id, code), NAME_CASE,
                    {"case_code": code, "old_version": 1},
                    at=now, actor=actor.name, role=actor.role, trigger="register",

@@ -61,7 +61,8 @@ MOVE_UNIT = (
     .where(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("old_version"))
     .values(commune=bindparam("commune"), commune_code=bindparam("commune_code"),
             version=bindparam("new_version"), audit_seq=bindparam("seq"),
-            audit_head=bindparam("head"), updated_at=bindparam("now"))
+            audit_head=bindparam("head"), audit_seal=bindparam("seal"),
+            updated_at=bindparam("now"))
 )
 
 

@@ -108,7 +108,10 @@ def test_audit_verify_exits_0_on_an_intact_chain(two_cases: tuple[Ocop, list[str
     ocop, _ = two_cases
     report = ocop.ok("audit", "verify", "--json").json()
     assert report.pop("admin_log")["ok"] is True  # the users open_cli added are logged
-    assert report == {"ok": True, "cases": 2, "entries": 6, "first_break": None}
+    unchecked = report.pop("unchecked")
+    assert report == {"ok": True, "cases": 2, "entries": 6, "first_break": None,
+                      "checkpoint": None}
+    assert len(unchecked) == 1 and "(ocop audit checkpoint)" in unchecked[0]
 
 
 def test_the_audit_trail_is_exported_with_its_links(two_cases: tuple[Ocop, list[str]],

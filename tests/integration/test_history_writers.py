@@ -20,7 +20,8 @@ from sqlalchemy import Connection, func, select, update
 
 from tests.api_support import bearer, client
 from tests.integration.cli_support import CurrentStderr
-from tests.support import DOCS, START, World, sim_sheets
+from tests.support import DOCS, START, World, record_intact, sim_sheets
+from tests.unit.console_support import post_sign_in
 from workflow import logs
 from workflow.bootstrap import App
 from workflow.cli import cli
@@ -71,8 +72,7 @@ def through_the_api(world: World) -> str:
                              json={"trigger": "submit", "data": DOCS})
             assert sent.status_code == 200, sent.text
         assert sent.headers.get("Idempotent-Replayed") == "true"
-        signed = http.post("/console/sign-in",
-                           data={"name": "commune1", "token": world.tokens["commune1"]})
+        signed = post_sign_in(http, "commune1", world.tokens["commune1"])
         assert signed.status_code == 303
         page = http.get(f"/console/cases/{code}").text
         form = dict(re.findall(r'name="(csrf|version)" value="([^"]+)"', page))
@@ -151,6 +151,7 @@ def test_every_writer_path_leaves_every_chain_verified(
         result = audit.verify(conn)
         total = conn.execute(select(func.count()).select_from(audit_entries)).scalar_one()
     assert (result.ok, result.cases, result.entries) == (True, len(c), total)
+    assert record_intact(walked.app).entries == total  # seals, replay and certificates too
     exit_code, report = verify_cli(walked.app, monkeypatch, capsys)
     assert (exit_code, report["ok"], report["entries"]) == (0, True, total)
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from tests.support import make_app
+from tests.support import TEST_SIGNING_KEY, make_app
 from tests.unit.lifecycle_support import assert_one_sentence
 from tests.unit.test_remap import (
     BEFORE,
@@ -47,7 +47,8 @@ class Ocop:
     def __init__(self, url: str, home: Path) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_")}
         self.env.update(OCOP_DATABASE_URL=url, OCOP_HOME=str(home), OCOP_LANG="en",
-                        OCOP_SIMULATION="1", OCOP_NOW=NOW)
+                        OCOP_SIMULATION="1", OCOP_NOW=NOW,
+                        OCOP_SIGNING_KEY=TEST_SIGNING_KEY)  # the key the test's app seals with
         self.home = home
 
     def args(self, *args: str) -> list[str]:

@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from tests.integration.workers import ROOT, free_port, wait_until
+from tests.unit.console_support import post_sign_in
 from workflow import i18n
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -128,8 +129,8 @@ def test_make_run_from_a_plain_shell_serves_signs_in_and_stops_cleanly_on_sigter
         assert f"{base}/console" in said and f"{base}/docs" in said
         assert "var/demo-tokens.txt" in said
         with httpx.Client(base_url=base, timeout=10) as browser:
-            signed = browser.post("/console/sign-in",
-                                  data=demo_account(clone / "var" / "demo-tokens.txt"))
+            account = demo_account(clone / "var" / "demo-tokens.txt")
+            signed = post_sign_in(browser, account["name"], account["token"])
             assert signed.status_code == 303 and signed.headers["location"] == "/console/inbox"
             assert browser.get("/console/inbox").status_code == 200
         wait_until(lambda: any((clone / "var" / "mail").glob("*.eml")), 60,

@@ -16,6 +16,7 @@ import redis as redis_client
 
 from tests.integration.workers import Proc, RedisServer, free_port
 from tests.support import make_app
+from tests.unit.console_support import post_sign_in, post_sign_out
 from workflow import registry
 from workflow.clock import VIETNAM
 from workflow.store.db import write_transaction
@@ -56,7 +57,7 @@ def test_two_api_processes_share_the_sign_in_count_and_the_sessions(
         two = httpx.Client(base_url=urls[1], timeout=10)
         with one, two:
             def sign_in(browser: httpx.Client, name: str, token: str) -> httpx.Response:
-                return browser.post("/console/sign-in", data={"name": name, "token": token})
+                return post_sign_in(browser, name, token)
 
             assert [sign_in(one, "city", "wrong").status_code for _ in range(3)] == [401] * 3
             assert [sign_in(two, "city", "wrong").status_code for _ in range(2)] == [401] * 2
@@ -70,7 +71,7 @@ def test_two_api_processes_share_the_sign_in_count_and_the_sessions(
             secret = signed.cookies[SESSION]
             two.cookies.set(SESSION, secret)
             assert two.get("/console/inbox").status_code == 200
-            assert two.post("/console/sign-out").status_code == 303
+            assert post_sign_out(two).status_code == 303
             for browser in (one, two):
                 browser.cookies.set(SESSION, secret)
                 replay = browser.get("/console/inbox")

@@ -20,6 +20,7 @@ import pytest
 
 from tests.api_support import TestClient, bearer, client
 from tests.support import DOCS, make_app
+from tests.unit.console_support import post_sign_in
 from tests.unit.lifecycle_support import assert_one_sentence, snapshot
 from workflow import registry
 from workflow.bootstrap import App
@@ -205,7 +206,7 @@ def test_the_cli_refuses_the_other_vạn_phúc_officer_with_exit_4(spring: Sprin
 
 def console(api: TestClient, s: Spring, who: str) -> str:
     """Sign ``who`` in; the forms' anti-forgery value."""
-    answer = api.post("/console/sign-in", data={"name": who, "token": s.tokens[who]})
+    answer = post_sign_in(api, who, s.tokens[who])
     assert answer.status_code == 303, answer.text
     return csrf_for(api.cookies[SESSION])
 

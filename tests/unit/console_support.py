@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from html.parser import HTMLParser
+from typing import Any
+
+import httpx
 
 import states
 from states.model import ALL_ROLES
@@ -72,6 +75,39 @@ def mixed(world: World) -> dict[str, tuple[str, str]]:
         made[code] = ("1489", state)
     made[floating_reevaluation(world)] = ("148", "reevaluation")
     return made
+
+
+# --- signing in as a browser does ------------------------------------------------------------
+
+SIGNIN_FORM_VALUE = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def sign_in_form(browser: httpx.Client, lang: str | None = None) -> str:
+    """Open the sign-in page as a browser does (its ``ocop_csrf`` cookie stays in
+    ``browser``); the form's hidden anti-forgery value."""
+    page = browser.get("/console/sign-in", params={"lang": lang} if lang else None)
+    assert page.status_code == 200, page.text
+    found = SIGNIN_FORM_VALUE.search(page.text)
+    assert found and found.group(1), "the sign-in page has no anti-forgery value"
+    return found.group(1)
+
+
+def post_sign_in(browser: httpx.Client, name: str, token: str, lang: str | None = None,
+                 **options: Any) -> httpx.Response:
+    """Sign in the way a person does: open the sign-in page, then post its form (with the
+    page's anti-forgery value) with ``name`` and ``token``."""
+    csrf = sign_in_form(browser, lang)
+    url = f"/console/sign-in?lang={lang}" if lang else "/console/sign-in"
+    return browser.post(url, data={"name": name, "token": token, "csrf": csrf}, **options)
+
+
+def post_sign_out(browser: httpx.Client, **options: Any) -> httpx.Response:
+    """Press "sign out" on a signed-in page (the inbox): its form's session-bound value."""
+    page = browser.get("/console/inbox")
+    found = re.search(r'action="/console/sign-out"[^>]*><input type="hidden" name="csrf" '
+                      r'value="([^"]*)"', page.text)
+    return browser.post("/console/sign-out", data={"csrf": found.group(1) if found else ""},
+                        **options)
 
 
 # --- what a person reads on a page -----------------------------------------------------------

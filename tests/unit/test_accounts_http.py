@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.api_support import TestClient, bearer, client
 from tests.support import HA_DONG, World
+from tests.unit.console_support import post_sign_in
 from workflow.store.schema import admin_log, users
 from workflow.web.console.routes import SESSION
 
@@ -141,7 +142,7 @@ def test_the_api_refuses_self_disable_bad_scope_and_state_with_sentences(
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    r = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    r = post_sign_in(api, who, world.tokens[who])
     assert r.status_code == 303 and SESSION in r.cookies, r.text
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.api_support import TestClient, client, in_district_review
 from tests.support import DOCS, World
+from tests.unit.console_support import post_sign_in
 from tests.unit.lifecycle_support import DISTRICT_STAGE
 from workflow.errors import InvalidInput
 from workflow.web.console import forms
@@ -22,7 +23,7 @@ def api(world: World) -> Iterator[TestClient]:
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    r = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    r = post_sign_in(api, who, world.tokens[who])
     assert r.status_code == 303 and r.headers["location"] == "/console/inbox"
 
 
@@ -37,7 +38,7 @@ def score_form(page: str, a: str) -> dict[str, str]:
 
 def test_a_wrong_token_does_not_sign_in(api: TestClient) -> None:
     """The sign-in page says the name or token is not right, in Vietnamese by default."""
-    r = api.post("/console/sign-in", data={"name": "city", "token": "nope"})
+    r = post_sign_in(api, "city", "nope")
     assert r.status_code == 401 and "Tên người dùng hoặc mã truy cập không đúng" in r.text
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.api_support import TestClient, bearer, client
 from tests.support import DOCS, World
+from tests.unit.console_support import post_sign_in
 from tests.unit.lifecycle_support import DISTRICT_STAGE, scores
 from workflow.web.audit_export import FIELDS
 
@@ -24,7 +25,7 @@ def api(world: World) -> Iterator[TestClient]:
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    signed = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    signed = post_sign_in(api, who, world.tokens[who])
     assert signed.status_code == 303
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 from states.model import DISCRETIONARY_TRIGGERS
 from tests.api_support import TestClient, client
 from tests.support import DOCS, START, World
+from tests.unit.console_support import post_sign_in
 from workflow.store import inbox, queries
 from workflow.store.schema import cases
 from workflow.web.api.config import ApiConfig
@@ -19,7 +20,7 @@ from workflow.web.console import forms
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    r = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    r = post_sign_in(api, who, world.tokens[who])
     assert r.status_code == 303
 
 
@@ -158,7 +159,7 @@ def test_a_long_list_comes_a_page_at_a_time_and_says_how_many_in_all(
     (keeping the view), and the pages together list every case once."""
     sign_in_as = shared.tokens["supervisor"]
     with client(shared.app, ApiConfig(page_limit=5)) as api:
-        api.post("/console/sign-in", data={"name": "supervisor", "token": sign_in_as})
+        post_sign_in(api, "supervisor", sign_in_as)
         page = api.get("/console/inbox?view=all").text
         with shared.app.db.connect() as conn:
             total = queries.count_cases(conn, shared.clock.now())

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 
 from tests.api_support import TestClient, bearer, client
 from tests.support import World, make_app
+from tests.unit.console_support import post_sign_in, post_sign_out
 from workflow.store import sessions
 from workflow.store.db import write_transaction
 from workflow.store.schema import sessions as session_rows
@@ -30,7 +31,7 @@ def api(world: World) -> Iterator[TestClient]:
 
 def sign_in(api: TestClient, world: World, who: str) -> str:
     """Sign ``who`` in; the session's secret from the cookie."""
-    r = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    r = post_sign_in(api, who, world.tokens[who])
     assert r.status_code == 303 and r.headers["location"] == "/console/inbox", r.text
     return str(r.cookies[SESSION])
 
@@ -59,7 +60,7 @@ def test_signing_in_sets_an_httponly_strict_cookie_that_is_not_the_api_token(
     """The cookie holds a fresh secret (not the token; the table keeps only its hash), is
     HttpOnly, SameSite=Strict, Path=/, not Secure over plain http, and lasts the absolute
     timeout; the secret is no bearer token and the API ignores the cookie."""
-    r = api.post("/console/sign-in", data={"name": "commune1", "token": world.tokens["commune1"]})
+    r = post_sign_in(api, "commune1", world.tokens["commune1"])
     assert r.status_code == 303
     header = r.headers["set-cookie"]
     assert header.startswith(f"{SESSION}=")
@@ -91,7 +92,7 @@ def test_sign_out_ends_the_session_so_the_replayed_cookie_is_refused(
     """After sign-out the old cookie, sent again, opens no page: the browser is sent to the
     sign-in page and a script gets 401 with a sentence that it must sign in again."""
     secret = sign_in(api, world, "commune1")
-    out = api.post("/console/sign-out")
+    out = post_sign_out(api)
     assert out.status_code == 303 and out.headers["location"] == "/console/sign-in"
     assert f'{SESSION}=""' in out.headers["set-cookie"] or "max-age=0" in \
         out.headers["set-cookie"].lower()
@@ -147,7 +148,7 @@ def test_the_timeouts_are_settings(world: World) -> None:
     config = ApiConfig.from_env({"OCOP_SESSION_IDLE_MINUTES": "5", "OCOP_SESSION_HOURS": "1"})
     assert (config.session_idle_minutes, config.session_hours) == (5, 1)
     with client(world.app, config) as api:
-        r = api.post("/console/sign-in", data={"name": "city", "token": world.tokens["city"]})
+        r = post_sign_in(api, "city", world.tokens["city"])
         assert cookie_attributes(r.headers["set-cookie"])["max-age"] == "3600"
         world.clock.advance(minutes=4)
         assert signed_in(api)
@@ -162,8 +163,7 @@ def test_a_disabled_users_session_stops_and_they_cannot_sign_in(
         conn.execute(update(users).where(users.c.name == "commune1")
                      .values(disabled_at=world.clock.now()))
     assert not signed_in(api)
-    again = api.post("/console/sign-in",
-                     data={"name": "commune1", "token": world.tokens["commune1"]})
+    again = post_sign_in(api, "commune1", world.tokens["commune1"])
     assert again.status_code == 401 and "commune1" in again.text and "đã bị khóa" in again.text
     assert SESSION not in again.cookies
 
@@ -195,7 +195,7 @@ def test_a_session_ends_when_the_api_token_expires(api: TestClient, world: World
     with write_transaction(world.app.db) as conn:
         conn.execute(update(users).where(users.c.name == "city").values(
             token_expires_at=world.clock.now() + timedelta(hours=2)))
-    r = api.post("/console/sign-in", data={"name": "city", "token": world.tokens["city"]})
+    r = post_sign_in(api, "city", world.tokens["city"])
     assert cookie_attributes(r.headers["set-cookie"])["max-age"] == "7200"
     for _ in range(5):
         world.clock.advance(minutes=20)
@@ -204,8 +204,7 @@ def test_a_session_ends_when_the_api_token_expires(api: TestClient, world: World
     assert signed_in(api)
     world.clock.advance(minutes=1)
     assert not signed_in(api)
-    late = api.post("/console/sign-in?lang=en",
-                    data={"name": "city", "token": world.tokens["city"]})
+    late = post_sign_in(api, "city", world.tokens["city"], lang="en")
     assert late.status_code == 401 and "expired on 2025-09-01" in late.text
 
 
@@ -214,10 +213,10 @@ def test_the_cookie_is_secure_when_the_public_url_is_https() -> None:
     try:
         world = World(app)
         with client(app) as api:
-            r = api.post("/console/sign-in",
-                         data={"name": "city", "token": world.tokens["city"]})
+            api.base_url = "https://testserver"  # a browser sends Secure cookies over https only
+            r = post_sign_in(api, "city", world.tokens["city"])
             assert "secure" in cookie_attributes(r.headers["set-cookie"])
-            out = api.post("/console/sign-out")
+            out = post_sign_out(api)
             assert "secure" in cookie_attributes(out.headers["set-cookie"])
     finally:
         app.close()
@@ -226,7 +225,8 @@ def test_the_cookie_is_secure_when_the_public_url_is_https() -> None:
 def test_ocop_secure_cookies_makes_it_secure_over_http(world: World) -> None:
     config = ApiConfig.from_env({"OCOP_SECURE_COOKIES": "1"})
     with client(world.app, config) as api:
-        r = api.post("/console/sign-in", data={"name": "city", "token": world.tokens["city"]})
+        api.base_url = "https://testserver"  # a browser sends Secure cookies over https only
+        r = post_sign_in(api, "city", world.tokens["city"])
         assert "secure" in cookie_attributes(r.headers["set-cookie"])
 
 
@@ -235,20 +235,18 @@ def test_a_sign_in_or_out_posted_from_another_site_is_refused(
     """An Origin that is not the console's own: 403 with a sentence naming it; no session is
     opened, and a cross-site sign-out does not end the session. The own origin is fine."""
     evil = {"Origin": "https://evil.example"}
-    r = api.post("/console/sign-in", headers=evil,
-                 data={"name": "city", "token": world.tokens["city"]})
+    r = post_sign_in(api, "city", world.tokens["city"], headers=evil)
     assert r.status_code == 403 and "https://evil.example" in r.text
     assert SESSION not in r.cookies
     with world.app.db.connect() as conn:
         assert conn.execute(select(session_rows)).first() is None
-    mine = api.post("/console/sign-in", headers={"Origin": "http://testserver"},
-                    data={"name": "city", "token": world.tokens["city"]})
+    mine = post_sign_in(api, "city", world.tokens["city"], headers={"Origin": "http://testserver"})
     assert mine.status_code == 303
-    out = api.post("/console/sign-out", headers=evil)
+    out = post_sign_out(api, headers=evil)
     assert out.status_code == 403 and signed_in(api)
-    no_origin = api.post("/console/sign-out", headers={"Sec-Fetch-Site": "cross-site"})
+    no_origin = post_sign_out(api, headers={"Sec-Fetch-Site": "cross-site"})
     assert no_origin.status_code == 403 and signed_in(api)
-    assert api.post("/console/sign-out").status_code == 303 and not signed_in(api)
+    assert post_sign_out(api).status_code == 303 and not signed_in(api)
 
 
 def test_the_case_form_key_comes_from_the_session(api: TestClient, world: World) -> None:
@@ -256,7 +254,7 @@ def test_the_case_form_key_comes_from_the_session(api: TestClient, world: World)
     code = world.register()
     sign_in(api, world, "commune1")
     first = api.get(f"/console/cases/{code}").text
-    api.post("/console/sign-out")
+    post_sign_out(api)
     sign_in(api, world, "commune1")
     second = api.get(f"/console/cases/{code}").text
 

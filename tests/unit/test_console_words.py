@@ -12,13 +12,13 @@ import pytest
 import states
 from tests.api_support import TestClient
 from tests.support import DOCS, World
-from tests.unit.console_support import codes_shown, readable
+from tests.unit.console_support import codes_shown, post_sign_in, readable
 from tests.unit.lifecycle_support import CRITERIA, DISTRICT_STAGE, scores
 from workflow.store import queries
 
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
-    signed = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    signed = post_sign_in(api, who, world.tokens[who])
     assert signed.status_code == 303
 
 
@@ -58,7 +58,7 @@ def test_the_sign_in_page_and_a_refused_action_show_no_code(
     """The sign-in page, a wrong token, and a case page answering a refused action (the city
     officer scores a certified case) are all in Vietnamese words."""
     pages = [api.get("/console/sign-in").text,
-             api.post("/console/sign-in", data={"name": "city", "token": "nope"}).text]
+             post_sign_in(api, "city", "nope").text]
     sign_in(api, shared, "city")
     (certified,) = [c for c, vs in data.items() if vs == ("1489", "certified")]
     page = api.get(f"/console/cases/{certified}").text

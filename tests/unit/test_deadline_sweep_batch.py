@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, insert, select
 
-from tests.support import DOCS, START, World, make_app, sim_sheets
+from tests.support import DOCS, START, World, make_app, record_intact, sim_sheets
 from workflow.batch import apply_internal_batch
 from workflow.bootstrap import App
 from workflow.clock import VIETNAM, FixedClock
@@ -118,6 +118,7 @@ def test_two_escalations_of_one_case_in_one_batch_chain_in_order(world: World) -
     assert (after.audit_seq, after.audit_head) == (second.seq, two["hash"])
     with world.app.db.connect() as conn:
         assert audit.verify(conn).ok
+    record_intact(world.app)
 
 
 def test_a_batch_sweep_notifies_the_supervisor_of_every_escalation_once(
@@ -133,6 +134,7 @@ def test_a_batch_sweep_notifies_the_supervisor_of_every_escalation_once(
         notes = [dict(r._mapping) for r in conn.execute(
             select(outbox).where(outbox.c.kind == "escalation").order_by(outbox.c.id))]
         assert audit.verify(conn).ok
+    record_intact(staffed.app)
     sent = {(m["payload"]["case_code"], m["channel"], m["recipient"], m["payload"]["level"])
             for m in notes}
     assert len(notes) == len(sent) == 10

@@ -14,6 +14,7 @@ import states
 from scripts import diagrams
 from tests.api_support import client, in_district_review
 from tests.support import World
+from tests.unit.console_support import post_sign_in
 from workflow import diagram
 from workflow.i18n import LANGS, label
 
@@ -144,8 +145,7 @@ def test_the_console_case_page_shows_the_committed_drawing_with_the_cases_path(
     the current state."""
     code = in_district_review(world)
     with client(world.app) as api:
-        signed = api.post("/console/sign-in",
-                          data={"name": "commune1", "token": world.tokens["commune1"]})
+        signed = post_sign_in(api, "commune1", world.tokens["commune1"])
         assert signed.status_code == 303
         page = api.get(f"/console/cases/{code}?lang=en").text
     svg = page[page.index("<svg"):page.index("</svg>") + len("</svg>")]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.api_support import bearer, client
 from tests.support import START, World
+from tests.unit.console_support import post_sign_in
 from workflow.domain import eventdata
 from workflow.domain.facts import Event
 from workflow.errors import InvalidInput
@@ -101,8 +102,7 @@ def test_an_audit_filter_at_the_edge_of_time_is_a_422_in_the_api_and_the_console
                     headers=bearer(world.tokens["supervisor"]))
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "date_filter_out_of_range"
-        api.post("/console/sign-in", data={"name": "supervisor",
-                                           "token": world.tokens["supervisor"]})
+        post_sign_in(api, "supervisor", world.tokens["supervisor"])
         page = api.get("/console/audit", params={key: value})
         assert page.status_code == 422 and "1900-01-01" in page.text
 

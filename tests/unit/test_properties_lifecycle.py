@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 import states
-from tests.support import START, World, make_app
+from tests.support import START, World, make_app, record_intact
 from tests.unit.lifecycle_support import (
     ACTS_FOR,
     ALL_TRIGGERS,
@@ -285,6 +285,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert result.ok, result.first_break
             n = conn.execute(select(func.count()).select_from(audit_entries)).scalar_one()
         assert result.entries == n
+        assert record_intact(self.app).entries == n  # seals, replay, certificates too
 
     @invariant()
     def a_case_holds_at_most_one_valid_certificate(self) -> None:

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from tests.api_support import bearer, client
-from tests.support import DOCS, make_app, sim_sheets
+from tests.support import DOCS, TEST_SIGNING_KEY, make_app, record_intact, sim_sheets
 from tests.unit.lifecycle_support import snapshot
 from workflow import registry, remap
 from workflow.bootstrap import App, bootstrap
@@ -156,7 +156,7 @@ def open_app(path: Path | str, now: datetime = AFTER, **settings: Any) -> App:
     """The app on a database made earlier (a file, or a URL), without loading the units again
     (which would restore the mapping the dataset took away)."""
     url = path if isinstance(path, str) else f"sqlite:///{path}"
-    cfg = replace(Settings(database_url=url), **settings)
+    cfg = replace(Settings(database_url=url, signing_key=TEST_SIGNING_KEY), **settings)
     return bootstrap(cfg, clock=FixedClock(now), db=make_engine(cfg.database_url))
 
 
@@ -265,6 +265,7 @@ def test_every_district_stage_case_is_transferred_once_audited_and_its_producer_
             assert code in subject and n.payload["status_url"] in body
     with ds.app.db.connect() as conn:
         assert audit.verify(conn).ok
+    record_intact(ds.app)
 
 
 def test_closed_and_unmapped_cases_keep_their_units_and_history(ds: Dataset) -> None:
@@ -370,6 +371,7 @@ def test_a_failure_midway_leaves_no_case_half_moved_and_a_rerun_finishes(
         assert len(entries(ds.app, ds.code(key), remap.TRANSFER)) == 1
     with ds.app.db.connect() as conn:
         assert audit.verify(conn).ok
+    record_intact(ds.app)
 
 
 def test_with_the_city_as_successor_district_stages_go_to_the_city_office(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.support import World
+from tests.support import World, record_intact
 from tests.unit.lifecycle_support import (
     DISTRICT_STAGE,
     PRODUCER1_NAME,
@@ -180,6 +180,7 @@ def test_the_sweep_expires_a_kept_certificate_with_an_audit_entry(world: World) 
         "expire_certificate", "rejected", "rejected", cert["number"])
     with world.app.db.connect() as conn:
         assert verify(conn, code).ok
+    record_intact(world.app, code)
 
 
 # ---- potential 5★, the re-evaluation clock ---------------------------------------------------

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from tests.api_support import TestClient
 from tests.support import World
+from tests.unit.console_support import post_sign_in
 from workflow.web.api.config import ApiConfig
 from workflow.web.app import create_app
 from workflow.web.console.routes import SESSION
@@ -35,7 +36,7 @@ def browsers(web: FastAPI) -> Iterator[dict[str, TestClient]]:
 
 
 def attempt(browser: TestClient, name: str, token: str, lang: str = "vi") -> int:
-    r = browser.post(f"/console/sign-in?lang={lang}", data={"name": name, "token": token})
+    r = post_sign_in(browser, name, token, lang=lang)
     return int(r.status_code)
 
 
@@ -52,13 +53,11 @@ def test_the_sixth_sign_in_after_five_failures_is_refused_even_with_the_right_to
     no session is opened."""
     browser = browsers["10.0.0.1"]
     assert [attempt(browser, "commune1", f"wrong-{i}") for i in range(5)] == [401] * 5
-    r = browser.post("/console/sign-in?lang=en",
-                     data={"name": "commune1", "token": world.tokens["commune1"]})
+    r = post_sign_in(browser, "commune1", world.tokens["commune1"], lang="en")
     assert r.status_code == 429 and SESSION not in r.cookies
     assert 0 < int(r.headers["Retry-After"]) <= 15 * 60
     assert "Too many failed sign-ins" in r.text and "wait 15 min" in r.text
-    vi = browser.post("/console/sign-in?lang=vi",
-                      data={"name": "commune1", "token": world.tokens["commune1"]})
+    vi = post_sign_in(browser, "commune1", world.tokens["commune1"], lang="vi")
     assert vi.status_code == 429 and "hãy chờ 15 phút" in vi.text
 
 
@@ -88,8 +87,8 @@ def test_an_address_is_throttled_after_twenty_failures_whatever_the_names(
     for i in range(20):
         assert attempt(first, f"guess{i % 5}", "wrong") == 401
     assert attempt(first, "supervisor", world.tokens["supervisor"]) == 429
-    forged = first.post("/console/sign-in", headers={"X-Forwarded-For": "203.0.113.9"},
-                        data={"name": "supervisor", "token": world.tokens["supervisor"]})
+    forged = post_sign_in(first, "supervisor", world.tokens["supervisor"],
+                          headers={"X-Forwarded-For": "203.0.113.9"})
     assert forged.status_code == 429
     assert attempt(browsers["10.0.0.3"], "supervisor", world.tokens["supervisor"]) == 303
 
@@ -101,7 +100,7 @@ def test_the_limits_are_settings(world: World) -> None:
             config.signin_window_minutes, config.ratelimit_url) == (2, 3, 1, "memory://")
     with TestClient(create_app(world.app, config), follow_redirects=False) as browser:
         assert [attempt(browser, "ip", "x") for _ in range(3)] == [401, 401, 429]
-        r = browser.post("/console/sign-in", data={"name": "ip", "token": world.tokens["ip"]})
+        r = post_sign_in(browser, "ip", world.tokens["ip"])
         assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 60
         assert attempt(browser, "city", "x") == 401  # the third failure of the address
         assert attempt(browser, "city", world.tokens["city"]) == 429
@@ -119,9 +118,8 @@ def test_failures_are_counted_by_reason_and_logged_without_the_token(
     for _ in range(5):
         attempt(browser, "producer1", secret_guess)
     attempt(browser, "producer1", world.tokens["producer1"])
-    assert browser.post("/console/sign-in", data={"name": "", "token": "x"}).status_code == 422
-    browser.post("/console/sign-in", headers={"Origin": "https://evil.example"},
-                 data={"name": "producer1", "token": secret_guess})
+    assert post_sign_in(browser, "", "x").status_code == 422
+    post_sign_in(browser, "producer1", secret_guess, headers={"Origin": "https://evil.example"})
     counted = failures(browser)
     assert (counted["unknown"], counted["throttled"], counted["missing"],
             counted["cross_site"]) == (5, 1, 1, 1)
@@ -139,8 +137,7 @@ def test_without_its_store_of_counts_sign_in_is_refused_not_left_unthrottled(
     counts, still answers its token."""
     config = ApiConfig(ratelimit_url="redis://127.0.0.1:1/0")  # nothing listens on port 1
     with TestClient(create_app(world.app, config), follow_redirects=False) as browser:
-        r = browser.post("/console/sign-in?lang=en",
-                         data={"name": "city", "token": world.tokens["city"]})
+        r = post_sign_in(browser, "city", world.tokens["city"], lang="en")
         assert r.status_code == 503 and SESSION not in r.cookies
         assert int(r.headers["Retry-After"]) > 0 and "Try again in a minute" in r.text
         assert failures(browser)["unavailable"] == 1

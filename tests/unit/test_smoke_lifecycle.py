@@ -1,6 +1,6 @@
 """A case walks the whole 1489 lifecycle on the in-memory engine."""
 
-from tests.support import DOCS, World, sim_sheets
+from tests.support import DOCS, World, record_intact, sim_sheets
 from workflow.store.audit import verify
 
 
@@ -19,5 +19,6 @@ def test_a_1489_case_goes_from_draft_to_a_city_4_star_certificate(world: World) 
         from workflow.store.queries import case_view
         view = case_view(conn, code)
         assert verify(conn).ok
+    record_intact(world.app)
     assert view["stars"] == 4 and view["certificate"]["level"] == "city"
     assert [h["trigger"] for h in view["history"]][-1] == "record_city_score"

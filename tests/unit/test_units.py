@@ -106,6 +106,16 @@ def test_an_unknown_code_is_not_found(mem_app: App) -> None:
     assert missing.value.code == "unit_not_found" and '"99999"' in missing.value.text("en")
 
 
+@pytest.mark.parametrize("typed", [",", " , ,", "\x13", "\u200b", ",\u200b,"])
+def test_a_name_of_only_commas_or_invisible_characters_is_not_found(mem_app: App,
+                                                                    typed: str) -> None:
+    """Found by the API fuzz test: such a name was a 500 (nothing left to unpack)."""
+    with mem_app.db.connect() as conn:
+        assert units.find(conn, typed) == []
+        with pytest.raises((NotFound, InvalidInput)):
+            units.named(conn, typed, ("commune",))
+
+
 @pytest.mark.parametrize("commune", ["Cự Khê", "old:10120", "Cự Khê, Thanh Oai"])
 def test_a_retired_commune_is_refused_for_a_new_producer_naming_its_successor(
         mem_app: App, commune: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from tests.api_support import TestClient, bearer, client, served
 from tests.support import DOCS, World
+from tests.unit.console_support import post_sign_in
 from workflow.store.queries import case_view
 from workflow.store.schema import cases
 from workflow.web.security import CSP, DOCS_CSP
@@ -28,7 +29,7 @@ def api(world: World) -> Iterator[TestClient]:
 
 def sign_in(api: TestClient, world: World, who: str) -> None:
     api.cookies.clear()
-    signed = api.post("/console/sign-in", data={"name": who, "token": world.tokens[who]})
+    signed = post_sign_in(api, who, world.tokens[who])
     assert signed.status_code == 303, signed.text
 
 

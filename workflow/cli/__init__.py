@@ -9,6 +9,7 @@ from workflow.cli import (  # noqa: F401  (each module registers its commands on
     cases_cmd,
     db_cmd,
     demo_cmd,
+    keys_cmd,
     lifecycle_cmd,
     outbox_cmd,
     people_cmd,

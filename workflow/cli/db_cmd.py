@@ -24,7 +24,7 @@ def db() -> None:
 def db_upgrade(ctx: Context, revision: str) -> None:
     """Apply the Alembic migrations; then, when the units table is empty, load the configured
     province's units (OCOP_PROVINCE)."""
-    upgrade(ctx.app.db, revision)
+    upgrade(ctx.app.db, revision, keys=ctx.app.keys)
     click.echo(f"database at {ctx.app.db.url.render_as_string()} is at {revision}")
     loaded = load_units(ctx)
     if loaded is not None:

@@ -52,7 +52,7 @@ def run(ctx: Context, no_demo: bool, host: str, port: int) -> None:
     """Start the engine on its configured database (SQLite by default)."""
     announce_address(host, port)
     app = ctx.app
-    upgrade(app.db)
+    upgrade(app.db, keys=app.keys)
     say("run_database", url=app.db.url.render_as_string())
     loaded = load_units(ctx)  # the demo, or the first producer, needs them
     if loaded is not None:

@@ -11,13 +11,14 @@ never a silent choice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import states
 from workflow.clock import local
 from workflow.config import Settings
-from workflow.domain import effects, guards, machines
+from workflow.domain import effects, eventdata, guards, machines
 from workflow.domain.facts import Actor, Event, Facts
 from workflow.domain.permissions import check_actor, refusal_hint
 from workflow.errors import OcopError, WrongState, clause
@@ -74,8 +75,14 @@ def screen(facts: Facts, certificate: Loader, dry_run: bool = False) -> tuple[Ro
 
 def decide(facts: Facts, certificate: Loader) -> tuple[effects.Plan, str]:
     """The checks of :func:`screen`, the plan, the row the shared machine fires for it, and
-    the plan settled for that row's destination; returns the plan and the state after."""
+    the plan settled for that row's destination; returns the plan and the state after.
+    Between the guards (which name their own refusals) and the plan, the event's data is
+    validated against its trigger's schema under the case's rule version: the effects, and
+    so the audit entry, read only the validated data."""
     screen(facts, certificate)
+    event = facts.event
+    facts.event = replace(event, data=eventdata.validate(event.data, event.trigger,
+                                                         facts.rule_version))
     plan = effects.plan(facts)
     trigger = facts.event.trigger
     fired = machines.fire(facts.rule_version, facts.state, trigger, facts, plan)

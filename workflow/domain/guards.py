@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from states.model import PRESCORE_CRITERIA, REEVALUATION_REASONS, REVOCATION_REASONS
+from states.schemas import MAX_COMPLETION_DAYS, MAX_DOCUMENTS
 from workflow.clock import local
 from workflow.domain.facts import Facts
 from workflow.domain.holders import HOLDER_RELATIONS, holder_key
 from workflow.errors import GuardFailed, InvalidInput
 
-REEVALUATION_REASONS = ("expiry", "criteria_change", "upgrade", "inspection")
-REVOCATION_REASONS = ("not_reassessed", "failed_mandatory", "violation")
-PRESCORE_CRITERIA = ("origin", "local_labour", "idea", "cultural_identity")
-MAX_COMPLETION_DAYS = 90
+# The vocabularies live with the lifecycle (``states``); named here too for the forms.
+__all__ = ["GUARDS", "MAX_COMPLETION_DAYS", "MAX_DOCUMENTS", "NEEDS_INPUT", "PRESCORE_CRITERIA",
+           "REEVALUATION_REASONS", "REVOCATION_REASONS", "Guard", "documents_given"]
 
 Guard = Callable[[Facts], None]
 
-
-MAX_DOCUMENTS = 50
 
 
 def documents_given(f: Facts) -> list[str]:

@@ -18,6 +18,7 @@ from workflow.config import Settings
 
 DELIVER, DELIVER_ALL = "ocop.deliver", "ocop.deliver_all"
 SWEEP, RELAY = "ocop.sweep", "ocop.relay"
+CHECKPOINT = "ocop.checkpoint"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # worker: a long sweep never sits in front of a delivery.
         "task_queues": (Queue("ocop"), Queue("ocop.schedule")),
         "task_default_queue": "ocop",
-        "task_routes": {SWEEP: {"queue": "ocop.schedule"}, RELAY: {"queue": "ocop.schedule"}},
+        "task_routes": {name: {"queue": "ocop.schedule"} for name in (SWEEP, RELAY, CHECKPOINT)},
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
     }

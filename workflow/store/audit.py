@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -46,6 +47,24 @@ def entry_hash(prev_hash: str, case_code: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical(content)}".encode()).hexdigest()
 
 
+def _text(value: str | None, _esc: Any = encode_basestring) -> str:
+    return "null" if value is None else str(_esc(value))
+
+
+def text_hash(prev_hash: str, case_code: str, seq: int, at_text: str, actor: str, role: str,
+              trigger: str, from_state: str | None, to_state: str, reason: str | None,
+              data_text: str, rule_version: str) -> str:
+    """``entry_hash`` from the stored columns, ``at`` already as ``utc_text``: the same bytes,
+    written out by hand in ``canonical``'s key order and escaping, five times faster — what
+    ``ocop audit verify`` computes a million times (``tests/unit/test_tamper_evidence.py``
+    checks the two agree)."""
+    body = (f'{{"actor":{_text(actor)},"at":"{at_text}","case":{_text(case_code)},'
+            f'"data":{_text(data_text)},"from":{_text(from_state)},"reason":{_text(reason)},'
+            f'"role":{_text(role)},"rule_version":{_text(rule_version)},"seq":{seq},'
+            f'"to":{_text(to_state)},"trigger":{_text(trigger)}}}')
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
 def new_entry(case_id: int, case_code: str, seq: int, prev_hash: str,
               **fields: Any) -> dict[str, Any]:
     """The row to insert; ``fields`` are at, actor, role, trigger, from_state, to_state,
@@ -62,14 +81,16 @@ class Break:
     case_code: str
     seq: int
     why: dict[str, Any]  # a clause of the catalogue's ``error`` kind (``break_edited``)
+    # The sentence around it: a case's chain, the admin log or the checkpoint file.
+    top: str = "audit_chain_broken"
 
     @property
     def problem(self) -> str:
         return render(self.why["code"], self.why["params"], "en")
 
     def sentence(self, lang: str = "en") -> str:
-        return render("audit_chain_broken", {"case": self.case_code, "seq": self.seq,
-                                             "problem": self.why}, lang)
+        return render(self.top, {"case": self.case_code, "seq": self.seq,
+                                 "problem": self.why}, lang)
 
 
 @dataclass(frozen=True)
@@ -90,25 +111,33 @@ def verify(conn: Connection, case_code: str | None = None) -> Verification:
         for case, entries in chains:
             n_cases += 1
             n_entries += len(entries)
-            problem = _check_chain(case, entries)
+            problem = check_chain(case, entries, row_hash)
             if problem is not None:
                 return Verification(n_cases, n_entries, problem)
     return Verification(n_cases, n_entries, None)
 
 
-def _check_chain(case: Any, entries: list[Any]) -> Break | None:
+def row_hash(prev_hash: str, case_code: str, entry: Any) -> str:
+    """``entry_hash`` of a stored row (SQLAlchemy's)."""
+    return entry_hash(prev_hash, case_code, dict(entry._mapping))
+
+
+def check_chain(case: Any, entries: list[Any],
+                hash_of: Callable[[str, str, Any], str]) -> Break | None:
+    """The first entry of ``case``'s chain that was edited, inserted or deleted, or a head on
+    the case row that does not match the chain; None when the chain holds. ``hash_of`` hashes
+    one of ``entries`` (``row_hash``, or ``integrity``'s faster one of its own rows)."""
     prev = GENESIS
     for expected_seq, entry in enumerate(entries, 1):
-        row = dict(entry._mapping)
-        if row["seq"] != expected_seq:
+        if entry.seq != expected_seq:
             return Break(case.code, expected_seq, clause("break_missing", seq=expected_seq)
-                         if row["seq"] > expected_seq
+                         if entry.seq > expected_seq
                          else clause("break_duplicated", seq=expected_seq))
-        if row["prev_hash"] != prev:
-            return Break(case.code, row["seq"], clause("break_unlinked"))
-        if entry_hash(prev, case.code, row) != row["hash"]:
-            return Break(case.code, row["seq"], clause("break_edited"))
-        prev = row["hash"]
+        if entry.prev_hash != prev:
+            return Break(case.code, entry.seq, clause("break_unlinked"))
+        if hash_of(prev, case.code, entry) != entry.hash:
+            return Break(case.code, entry.seq, clause("break_edited"))
+        prev = entry.hash
     if case.audit_seq != len(entries) or case.audit_head != prev:
         return Break(case.code, _tail_break(case.audit_seq, len(entries)),
                      clause("break_tail", recorded=case.audit_seq,

@@ -3,6 +3,7 @@ PostgreSQL (row locks)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,4 +59,23 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         if is_sqlite(engine):
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_snapshot(engine: Engine, snapshot: str | None = None) -> Iterator[Connection]:
+    """A read-only transaction that sees one moment of the database throughout (REPEATABLE
+    READ on PostgreSQL; a deferred read transaction keeps its WAL snapshot on SQLite): a
+    checkpoint or a verify never sees a case moved half-way through its walk. ``snapshot``:
+    another PostgreSQL transaction's ``pg_export_snapshot()``, to see exactly what it sees."""
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if not is_sqlite(engine):
+                if snapshot is not None:
+                    if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot):
+                        raise ValueError(f"not a snapshot id: {snapshot!r}")
+                    conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             yield conn

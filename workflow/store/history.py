@@ -5,7 +5,8 @@ appends through here. A :class:`Chain` says where a case's chain stands (last se
 :meth:`Chain.next` hashes the next entry from it (``workflow.store.audit`` has the hashing)
 and moves it on. :func:`write` then makes the entries durable with the case rows' heads,
 set-based: one statement moving every case row (``move``, an UPDATE that sets
-``audit_seq = :seq`` and ``audit_head = :head``, guarded by the case's version) and one
+``audit_seq = :seq``, ``audit_head = :head`` and ``audit_seal = :seal`` (the head's HMAC under
+the signing key, ``seal``), guarded by the case's version) and one
 insert of every entry, whether they are one case's or a batch's of hundreds. So one event
 costs exactly the two statements it always did, and a batch costs two whatever its size.
 """
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.sql.dml import Update
 
 from workflow.errors import Conflict
-from workflow.store import audit
+from workflow.store import audit, seal
 from workflow.store import statements as stmt
 from workflow.store.schema import cases
 
@@ -29,8 +30,8 @@ MOVE_HEAD = (
     update(cases)
     .where(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("old_version"))
     .values(version=bindparam("new_version"), audit_seq=bindparam("seq"),
-            audit_head=bindparam("head"), updated_at=bindparam("now"),
-            rule_version=bindparam("rules"))
+            audit_head=bindparam("head"), audit_seal=bindparam("seal"),
+            updated_at=bindparam("now"), rule_version=bindparam("rules"))
 )
 
 
@@ -61,9 +62,10 @@ class Chain:
         self.seq, self.head = entry["seq"], entry["hash"]
         return entry
 
-    def params(self) -> dict[str, Any]:
-        """The bind parameters ``move`` takes from the chain."""
-        return {"case_id": self.case_id, "seq": self.seq, "head": self.head}
+    def params(self, keys: seal.Keys) -> dict[str, Any]:
+        """The bind parameters ``move`` takes from the chain: its length, head and seal."""
+        return {"case_id": self.case_id, "seq": self.seq, "head": self.head,
+                "seal": keys.seal(self.code, self.seq, self.head)}
 
 
 def write(conn: Connection, move: Update,
@@ -77,13 +79,14 @@ def write(conn: Connection, move: Update,
     out of the caller's transaction, it rolls back the rows already moved)."""
     if not rows:
         return
+    keys = seal.of(conn)
     if len(rows) == 1:
         chain, params = rows[0]
-        result = conn.execute(move, {**params, **chain.params()})
+        result = conn.execute(move, {**params, **chain.params(keys)})
         if result.rowcount != 1:
             raise Conflict("case_changed", case=chain.code, trigger=entries[-1]["trigger"])
     else:
-        result = conn.execute(move, [{**params, **chain.params()} for chain, params in rows])
+        result = conn.execute(move, [{**params, **chain.params(keys)} for chain, params in rows])
         if conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
             raise Conflict("batch_conflict", changed=len(rows) - result.rowcount,
                            total=len(rows))

@@ -19,10 +19,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "heads", keys: Any = None) -> None:
     """Migrate to ``revision`` in one transaction. On SQLite, foreign keys are off meanwhile
     (and checked before the commit): a batch migration rebuilds a table other tables refer
-    to, which SQLite would otherwise refuse as soon as it holds rows."""
+    to, which SQLite would otherwise refuse as soon as it holds rows. ``keys`` (the office's
+    signing key, ``workflow.store.seal.Keys``) seals and signs the rows that exist when
+    migration 0004 adds the marks."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as conn:
         # A no-op inside a transaction: set on the driver's own (autocommit) connection.
@@ -33,6 +35,7 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn
+                cfg.attributes["keys"] = keys
                 command.upgrade(cfg, revision)
                 if driver is not None and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise RuntimeError(f"migrating to {revision} broke a foreign key")

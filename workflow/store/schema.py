@@ -177,6 +177,8 @@ cases = Table(
     Column("status_token", String(64), nullable=False, unique=True),
     Column("audit_seq", Integer, nullable=False, server_default="0"),
     Column("audit_head", String(64), nullable=False),
+    # HMAC of (code, audit_seq, audit_head) under the signing key (workflow/store/seal.py).
+    Column("audit_seal", String(64)),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
 )
@@ -210,6 +212,8 @@ certificates = Table(
     Column("status", String(16), nullable=False),
     Column("decision_no", String(80)),
     Column("created_at", TS, nullable=False),
+    # Ed25519 over the fields the certificate states (workflow/store/seal.py), base64.
+    Column("signature", String(120)),
 )
 
 audit_entries = Table(

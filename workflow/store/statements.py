@@ -33,6 +33,7 @@ MOVE_CASE = (
     .where(cases.c.id == bindparam("case_id"), cases.c.version == bindparam("old_version"))
     .values(state=bindparam("state"), version=bindparam("new_version"),
             audit_seq=bindparam("seq"), audit_head=bindparam("head"),
+            audit_seal=bindparam("seal"),
             updated_at=bindparam("now"), rule_version=bindparam("rules"),
             score=bindparam("score"), stars=bindparam("stars"), star_cap=bindparam("star_cap"),
             return_state=bindparam("return_state"),

@@ -105,8 +105,11 @@ def find(conn: Connection, text: str, levels: Sequence[str] = ("province", "dist
         code = raw[len(OLD):] if raw.startswith(OLD) else raw
         keys = [raw] if raw.startswith(OLD) else [code, OLD + code]
         return [_unit(r) for r in conn.execute(q.where(units.c.key.in_(keys)).limit(limit))]
-    head, *context = [p for p in (fold(part) for part in raw.split(",")) if p]
-    kind, name = strip_type(head) if head else (None, "")
+    parts = [p for p in (fold(part) for part in raw.split(",")) if p]
+    if not parts:  # only commas, control or invisible characters: no name to look for
+        return []
+    head, *context = parts
+    kind, name = strip_type(head)
     rows = [_unit(r) for r in conn.execute(q.where(units.c.fold == name).limit(limit * 4))]
     if not rows and name:  # "Hà\u200bĐông", "HàĐông": a space lost to a zero-width one
         tight = func.replace(units.c.fold, " ", "")

@@ -205,6 +205,9 @@ class Problem(BaseModel):
 class CertificateCheck(BaseModel):
     number: str
     valid_today: bool
+    authentic: bool = Field(description="its signature checks under the office's key and its "
+                            "case's audit trail agrees with the stored record; never valid "
+                            "today otherwise")
     status: str
     stars: int
     level: str

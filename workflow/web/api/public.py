@@ -8,6 +8,7 @@ import secrets
 from typing import Annotated, Any
 
 import segno
+import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select, text
@@ -16,7 +17,8 @@ from workflow.bootstrap import App
 from workflow.clock import local
 from workflow.errors import NotFound, OcopError
 from workflow.i18n import from_accept
-from workflow.store import queries
+from workflow.store import integrity, queries
+from workflow.store.db import read_snapshot
 from workflow.store.schema import cases, producers
 from workflow.web.api import status_view
 from workflow.web.api.auth import AppDep
@@ -25,6 +27,7 @@ from workflow.web.api.problems import documented
 from workflow.web.console.render import pages_of, request_lang
 
 router = APIRouter(tags=["public"])
+log = structlog.get_logger("ocop.public")
 
 
 @router.get("/healthz", responses={503: {"description": "The database does not answer"}})
@@ -68,11 +71,16 @@ def missing_page(request: Request, error: OcopError, lang: str | None = None) ->
 
 
 def certificate_check(app: App, number: str) -> dict[str, Any]:
-    with app.db.connect() as conn:
+    with read_snapshot(app.db) as conn:
         cert = queries.certificate_by_number(conn, number)
+        problem = integrity.check_one(conn, app.keys, cert["case_id"])
+    if problem is not None:
+        log.warning("certificate_not_authentic", number=number, case=problem.case_code,
+                    seq=problem.seq, problem=problem.problem)
     today = local(app.clock.now()).date()
-    valid = cert["status"] == "valid" and cert["issued_on"] <= today <= cert["valid_to"]
-    return {"number": cert["number"], "valid_today": valid,
+    valid = (problem is None and cert["status"] == "valid"
+             and cert["issued_on"] <= today <= cert["valid_to"])
+    return {"number": cert["number"], "valid_today": valid, "authentic": problem is None,
             "status": cert["status"] if cert["status"] != "valid" or valid else "expired",
             "stars": cert["stars"], "level": cert["level"], "rule_version": cert["rule_version"],
             "issued_on": cert["issued_on"].isoformat(), "valid_to": cert["valid_to"].isoformat(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +42,8 @@ from workflow.web.throttle import SignInThrottle
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SESSION = "ocop_session"
+SIGNIN_CSRF = "ocop_csrf"  # the signed-out sign-in form's double-submit cookie
+SIGNIN_CSRF_MINUTES = 60  # how long a sign-in form may be left open before it must be reloaded
 CSV_LIMIT = 50_000
 log = structlog.get_logger("ocop.console")
 UNAVAILABLE_RETRY = 30  # seconds: Retry-After while the sign-in counts cannot be read
@@ -52,6 +55,31 @@ REFUSAL = {"signin_failed": "unknown", "signin_disabled": "disabled",
 def csrf_for(secret: str) -> str:
     """The forms' anti-forgery value: derived from the session's secret."""
     return hmac.new(secret.encode(), b"ocop-console-form", hashlib.sha256).hexdigest()[:32]
+
+
+def signin_form_value(nonce: str) -> str:
+    """The sign-in form's hidden value for the ``ocop_csrf`` cookie ``nonce``: bound to it by
+    an HMAC keyed with the cookie, so only a page that could read the cookie (this site's
+    sign-in page) can send a matching pair."""
+    return hmac.new(nonce.encode(), b"ocop-console-sign-in", hashlib.sha256).hexdigest()[:32]
+
+
+def new_signin_nonce(now: datetime) -> str:
+    """A fresh ``ocop_csrf`` cookie value: when it was issued and 24 random bytes."""
+    return f"{int(now.timestamp())}.{secrets.token_urlsafe(24)}"
+
+
+def signin_form_valid(nonce: str | None, sent: str, now: datetime) -> bool:
+    """Whether the posted hidden value ``sent`` matches the cookie ``nonce`` and the cookie
+    was issued less than :data:`SIGNIN_CSRF_MINUTES` ago."""
+    if not nonce or not sent:
+        return False
+    issued, _, _ = nonce.partition(".")
+    if not issued.isdigit() or len(issued) > 12:
+        return False
+    if abs(now.timestamp() - int(issued)) > SIGNIN_CSRF_MINUTES * 60:
+        return False
+    return hmac.compare_digest(sent.encode(), signin_form_value(nonce).encode())
 
 
 def ocop(request: Request) -> App:
@@ -87,7 +115,37 @@ def signed_in(request: Request) -> tuple[Actor, str]:
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    """A console page; with a signed-in actor, the header's sign-out form carries the
+    session's anti-forgery value."""
+    secret = request.cookies.get(SESSION)
+    if context.get("actor") is not None and secret:
+        context.setdefault("signout_csrf", csrf_for(secret))
     return pages_of(request).page(request, name, status=status, **context)
+
+
+def signin_page(request: Request, status: int = 200, **context: Any) -> Response:
+    """The sign-in page with a fresh double-submit pair: a short-lived random ``ocop_csrf``
+    cookie (HttpOnly, SameSite=Strict) and its HMAC-bound value in the form."""
+    nonce = new_signin_nonce(ocop(request).clock.now())
+    page = render(request, "signin.html", status, csrf=signin_form_value(nonce), **context)
+    page.set_cookie(SIGNIN_CSRF, nonce, httponly=True, samesite="strict",
+                    path="/console/sign-in", secure=secure_cookies(request),
+                    max_age=SIGNIN_CSRF_MINUTES * 60)
+    return page
+
+
+def signin_url(request: Request) -> str:
+    return f"{ocop(request).settings.public_url.rstrip('/')}/console/sign-in"
+
+
+def refuse_forged_form(request: Request, error: Forbidden, user: str = "") -> Response:
+    """403: a sign-in or sign-out form without its anti-forgery value (or a stale one);
+    nothing was done. Reads the database (the page's header): call it from a thread."""
+    request.app.state.metrics.signin_failed("cross_site")
+    log.warning("console_form_refused", reason=error.code, path=request.url.path, user=user,
+                address=client_address(request))
+    return render(request, "error.html", 403, error=error.text(request_lang(request)),
+                  actor=maybe_signed_in(request))
 
 
 def maybe_signed_in(request: Request) -> Actor | None:
@@ -137,7 +195,7 @@ def refuse_cross_site(request: Request, origin: str) -> Response:
     log.warning("console_cross_site_post", path=request.url.path, origin=origin[:200],
                 address=client_address(request))
     error = Forbidden("cross_site_form", origin=origin[:200],
-                      url=f"{ocop(request).settings.public_url.rstrip('/')}/console/sign-in")
+                      url=signin_url(request))
     return render(request, "error.html", 403, error=error.text(request_lang(request)))
 
 
@@ -160,7 +218,7 @@ def home(request: Request) -> Response:
 
 @router.get("/sign-in")
 def sign_in_form(request: Request) -> Response:
-    return render(request, "signin.html")
+    return signin_page(request)
 
 
 def open_session(request: Request, name: str, token: str) -> tuple[str, datetime]:
@@ -191,14 +249,20 @@ async def sign_in(request: Request) -> Response:
     """Check the user name and token and open a session. Refused from another site (403);
     after too many failures for the account or from the address, refused (429 with
     ``Retry-After``) even with the right token; while the failure counts cannot be read (the
-    shared store is down), refused (503). Every refusal is logged (without the token) and
-    counted in /metrics."""
+    shared store is down), refused (503). Without the form's anti-forgery pair (the
+    ``ocop_csrf`` cookie the sign-in page set and its value in the form), refused (403) before
+    anything is checked or counted. Every refusal is logged (without the token) and counted
+    in /metrics."""
     origin = cross_site(request)
     if origin is not None:
         return refuse_cross_site(request, origin)
     form = await request.form()
     name = norm(str(form.get("name") or ""))[:200]
     token = str(form.get("token") or "").strip()
+    if not signin_form_valid(request.cookies.get(SIGNIN_CSRF), str(form.get("csrf") or ""),
+                             ocop(request).clock.now()):
+        forged = Forbidden("signin_form_expired", url=signin_url(request))
+        return await run_in_threadpool(refuse_forged_form, request, forged, name)
     address, lang = client_address(request), request_lang(request)
     throttle: SignInThrottle = request.app.state.throttle
     metrics = request.app.state.metrics
@@ -208,8 +272,8 @@ async def sign_in(request: Request) -> Response:
         metrics.signin_failed("unavailable")
         log.error("console_signin_refused", reason="unavailable", user=name, address=address,
                   error=str(trouble.storage_error))
-        page = render(request, "signin.html", 503, user_name=name,
-                      error=OcopError("signin_unavailable").text(lang))
+        page = signin_page(request, 503, user_name=name,
+                           error=OcopError("signin_unavailable").text(lang))
         page.headers["Retry-After"] = str(UNAVAILABLE_RETRY)
         return page
     if wait:
@@ -217,7 +281,7 @@ async def sign_in(request: Request) -> Response:
         log.warning("console_signin_refused", reason="throttled", user=name, address=address,
                     retry_after=wait)
         error = Unauthenticated("signin_throttled", minutes=math.ceil(wait / 60))
-        page = render(request, "signin.html", 429, error=error.text(lang), user_name=name)
+        page = signin_page(request, 429, error=error.text(lang), user_name=name)
         page.headers["Retry-After"] = str(wait)
         return page
     try:
@@ -233,8 +297,8 @@ async def sign_in(request: Request) -> Response:
         except StorageError as trouble:
             log.error("console_signin_not_counted", user=name, address=address,
                       error=str(trouble.storage_error))
-        return render(request, "signin.html", http_status(error), error=error.text(lang),
-                      user_name=name)
+        return signin_page(request, http_status(error), error=error.text(lang),
+                           user_name=name)
     log.info("console_signed_in", user=name, address=address)
     response = RedirectResponse("/console/inbox", 303)
     lasts = expires - ocop(request).clock.now()
@@ -245,18 +309,31 @@ async def sign_in(request: Request) -> Response:
 
 
 @router.post("/sign-out")
-def sign_out(request: Request) -> Response:
-    """End the session on the server (its cookie no longer signs anyone in) and forget it."""
+async def sign_out(request: Request) -> Response:
+    """End the session on the server (its cookie no longer signs anyone in) and forget it.
+    Refused (403, the session kept) from another site or without the session's anti-forgery
+    value in the form (the one every signed-in page's sign-out form carries)."""
     origin = cross_site(request)
     if origin is not None:
         return refuse_cross_site(request, origin)
-    app = ocop(request)
-    with write_transaction(app.db) as conn:
-        sessions.end(conn, request.cookies.get(SESSION), app.clock.now())
+    form = await request.form()
+    secret = request.cookies.get(SESSION)
+    if secret:
+        sent = str(form.get("csrf") or "")
+        if not hmac.compare_digest(sent.encode(), csrf_for(secret).encode()):
+            forged = Forbidden("signout_form_expired")
+            return await run_in_threadpool(refuse_forged_form, request, forged)
+        await run_in_threadpool(end_session, request, secret)
     response = RedirectResponse("/console/sign-in", 303)
     response.delete_cookie(SESSION, path="/", httponly=True, samesite="strict",
                            secure=secure_cookies(request))
     return response
+
+
+def end_session(request: Request, secret: str) -> None:
+    app = ocop(request)
+    with write_transaction(app.db) as conn:
+        sessions.end(conn, secret, app.clock.now())
 
 
 @router.get("/inbox")
