@@ -47,22 +47,21 @@ def entry_hash(prev_hash: str, case_code: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical(content)}".encode()).hexdigest()
 
 
-def _text(value: str | None, _esc: Any = encode_basestring) -> str:
-    return "null" if value is None else str(_esc(value))
-
-
 def text_hash(prev_hash: str, case_code: str, seq: int, at_text: str, actor: str, role: str,
               trigger: str, from_state: str | None, to_state: str, reason: str | None,
-              data_text: str, rule_version: str) -> str:
+              data_text: str, rule_version: str, _esc: Any = encode_basestring,
+              _sha256: Any = hashlib.sha256) -> str:
     """``entry_hash`` from the stored columns, ``at`` already as ``utc_text``: the same bytes,
-    written out by hand in ``canonical``'s key order and escaping, five times faster — what
-    ``ocop audit verify`` computes a million times (``tests/unit/test_tamper_evidence.py``
-    checks the two agree)."""
-    body = (f'{{"actor":{_text(actor)},"at":"{at_text}","case":{_text(case_code)},'
-            f'"data":{_text(data_text)},"from":{_text(from_state)},"reason":{_text(reason)},'
-            f'"role":{_text(role)},"rule_version":{_text(rule_version)},"seq":{seq},'
-            f'"to":{_text(to_state)},"trigger":{_text(trigger)}}}')
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+    written out by hand in ``canonical``'s key order and escaping (json's own C escaper),
+    eight times faster — what ``ocop audit verify`` computes a million times
+    (``tests/unit/test_tamper_evidence.py`` checks the two agree for any text)."""
+    body = (prev_hash + '\n{"actor":' + _esc(actor) + ',"at":"' + at_text + '","case":'
+            + _esc(case_code) + ',"data":' + _esc(data_text) + ',"from":'
+            + ("null" if from_state is None else _esc(from_state)) + ',"reason":'
+            + ("null" if reason is None else _esc(reason)) + ',"role":' + _esc(role)
+            + ',"rule_version":' + _esc(rule_version) + ',"seq":' + str(seq) + ',"to":'
+            + _esc(to_state) + ',"trigger":' + _esc(trigger) + "}")
+    return str(_sha256(body.encode()).hexdigest())
 
 
 def new_entry(case_id: int, case_code: str, seq: int, prev_hash: str,

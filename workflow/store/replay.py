@@ -96,8 +96,8 @@ def fold(entries: list[Any], upto: int | None = None) -> tuple[Replayed, Any]:
         if upto is not None and entry.seq > upto:
             break
         text = entry.data
-        if entry.seq > 1 and '"effects":{}' in text and '"sheets"' not in text \
-                and '"certificate"' not in text:
+        if text is None or (entry.seq > 1 and '"effects":{}' in text
+                            and '"sheets"' not in text and '"certificate"' not in text):
             # Nothing to fold but the state: a million of these are walked per verify.
             replayed.seq, replayed.state = entry.seq, entry.to_state
             replayed.rule_version = entry.rule_version
