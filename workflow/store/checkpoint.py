@@ -31,13 +31,17 @@ from workflow.store.schema import admin_log, cases, certificates
 FORMAT = "ocop-checkpoint/1"
 
 
+def _day(value: Any) -> str:
+    return value if isinstance(value, str) else str(value.isoformat())
+
+
 def state_digest(case: Any, certs: Iterable[Any]) -> str:
     """A case row's replayed columns and its certificates' rows, hashed."""
     return hashlib.sha256(canonical({
         "state": case.state, "rule_version": case.rule_version, "score": case.score,
         "stars": case.stars, "star_cap": case.star_cap, "product_group": case.product_group,
-        "certificates": sorted([c.number, c.status, c.stars, c.level, c.issued_on.isoformat(),
-                                c.valid_to.isoformat()] for c in certs),
+        "certificates": sorted([c.number, c.status, c.stars, c.level, _day(c.issued_on),
+                                _day(c.valid_to)] for c in certs),
     }).encode()).hexdigest()[:32]
 
 

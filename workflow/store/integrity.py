@@ -37,12 +37,47 @@ from workflow.errors import clause
 from workflow.store import audit, checkpoint, replay, seal
 from workflow.store.audit import Break
 from workflow.store.db import make_engine, read_snapshot
-from workflow.store.schema import admin_log, cases, certificates, producers
+from workflow.store.schema import admin_log, cases
 
-CASE_COLUMNS = (cases.c.id, cases.c.code, cases.c.audit_seq, cases.c.audit_head,
-                cases.c.audit_seal, cases.c.state, cases.c.rule_version, cases.c.score,
-                cases.c.stars, cases.c.star_cap, cases.c.product_group, cases.c.product,
-                producers.c.name.label("producer_name"))
+
+class CaseRow(NamedTuple):
+    id: int
+    code: str
+    audit_seq: int
+    audit_head: str
+    audit_seal: str | None
+    state: str
+    rule_version: str
+    score: float | None
+    stars: int | None
+    star_cap: int | None
+    product_group: str
+    product: str
+    producer_name: str
+
+
+class CertRow(NamedTuple):
+    case_id: int
+    number: str
+    status: str
+    stars: int
+    level: str
+    rule_version: str
+    issued_on: Any  # a date (PostgreSQL) or its ISO text (SQLite's driver)
+    valid_to: Any
+    decision_no: str | None
+    signature: str | None
+
+
+# Read with the driver's own cursor, a plain tuple a row (SQLAlchemy's result processing cost
+# ~25 µs a case here, on 166,667 cases).
+CASES_SQL = ("SELECT c.id, c.code, c.audit_seq, c.audit_head, c.audit_seal, c.state, "
+             "c.rule_version, c.score, c.stars, c.star_cap, c.product_group, c.product, p.name "
+             "FROM cases c JOIN producers p ON p.id = c.producer_id "
+             "WHERE c.id BETWEEN {lo} AND {hi} ORDER BY c.id")
+CERTS_SQL = ("SELECT case_id, number, status, stars, level, rule_version, issued_on, valid_to, "
+             "decision_no, signature FROM certificates WHERE case_id BETWEEN {lo} AND {hi} "
+             "ORDER BY case_id, id")
 # Below this many cases one process walks them all; above, one worker per processor.
 PARALLEL_FROM = 20_000
 
@@ -78,10 +113,6 @@ _AT = {
 ENTRIES = ("SELECT case_id, seq, {at}, actor, role, trigger, from_state, to_state, reason, "
            "data, rule_version, prev_hash, hash FROM audit_entries "
            "WHERE case_id BETWEEN {lo} AND {hi} ORDER BY case_id, seq")
-CERT_COLUMNS = (certificates.c.case_id, certificates.c.number, certificates.c.status,
-                certificates.c.stars, certificates.c.level, certificates.c.rule_version,
-                certificates.c.issued_on, certificates.c.valid_to, certificates.c.decision_no,
-                certificates.c.signature)
 
 
 @dataclass
@@ -167,7 +198,7 @@ class Checker:
     def _signed(self, case: Any, cert: Any) -> bool:
         if not cert.signature:
             return False
-        payload = seal.certificate_payload(dict(cert._mapping), case.code, case.product,
+        payload = seal.certificate_payload(cert._asdict(), case.code, case.product,
                                            case.producer_name)
         try:
             self.public.verify(base64.b64decode(cert.signature), payload)
@@ -333,16 +364,12 @@ def _cases(conn: Connection, lo: int, hi: int, case_code: str | None
     """Each case with ids in [lo, hi] with its entries (in seq order) and certificates: the
     entries are streamed through the driver's own cursor, the cases and certificates read
     first (a row each)."""
-    case_q = (select(*CASE_COLUMNS).join(producers, producers.c.id == cases.c.producer_id)
-              .where(cases.c.id.between(lo, hi)).order_by(cases.c.id))
-    if case_code:
-        case_q = case_q.where(cases.c.code == case_code)
-    all_cases = {row.id: row for row in conn.execute(case_q)}
+    all_cases = {row[0]: CaseRow._make(row)
+                 for row in _raw(conn, CASES_SQL.format(lo=int(lo), hi=int(hi)))
+                 if not case_code or row[1] == case_code}
     certs: dict[int, list[Any]] = {}
-    for cert in conn.execute(select(*CERT_COLUMNS).where(
-            certificates.c.case_id.between(lo, hi)).order_by(certificates.c.case_id,
-                                                             certificates.c.id)):
-        certs.setdefault(cert.case_id, []).append(cert)
+    for row in _raw(conn, CERTS_SQL.format(lo=int(lo), hi=int(hi))):
+        certs.setdefault(row[0], []).append(CertRow._make(row))
     current: int | None = None
     code = ""
     bucket: list[Entry] = []
@@ -361,6 +388,18 @@ def _cases(conn: Connection, lo: int, hi: int, case_code: str | None
         yield all_cases.pop(current), bucket, certs.get(current, [])
     for case_id, case in all_cases.items():
         yield case, [], certs.get(case_id, [])
+
+
+def _raw(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
+    """Every row of ``sql`` (no parameters) as plain tuples, through the driver's cursor."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _entry_rows(conn: Connection, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:

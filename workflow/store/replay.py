@@ -140,7 +140,7 @@ def compare(replayed: Replayed, case: Any, certs: list[Any]) -> tuple[int, dict[
                                            replayed=recorded["status"])
         if replayed.partial:
             continue
-        fields = certificate_fields(dict(cert._mapping))
+        fields = certificate_fields(cert._asdict())
         for name in CERT_FIELDS:
             if fields[name] != recorded.get(name):
                 return recorded["seq"], clause("break_certificate_field", number=cert.number,
