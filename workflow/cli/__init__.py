@@ -7,6 +7,7 @@ import sys
 from workflow.cli import (  # noqa: F401  (each module registers its commands on ``cli``)
     audit_cmd,
     cases_cmd,
+    certificates_cmd,
     db_cmd,
     demo_cmd,
     keys_cmd,

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from workflow import demo
 from workflow.bootstrap import App, bootstrap
-from workflow.web.api import admin, cases, problems, public, units, users
+from workflow.web.api import admin, cases, certificates_pdf, problems, public, units, users
 from workflow.web.api.config import ApiConfig
 from workflow.web.api.limits import BodyLimit
 from workflow.web.api.metrics import Metrics, Timing
@@ -44,7 +44,7 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     api.state.throttle = SignInThrottle(config)  # console sign-in failures, per account/address
     problems.install(api)
     for router in (cases.router, admin.router, users.router, units.router, public.router,
-                   console.router, accounts.router):
+                   certificates_pdf.router, console.router, accounts.router):
         api.include_router(router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_api_route("/", lambda: RedirectResponse("/console", 303), include_in_schema=False)
