@@ -70,9 +70,10 @@ def refused_unchanged(api: TestClient, world: World, response: httpx.Response, s
 
 
 def test_the_sign_in_page_sets_a_short_lived_strict_cookie_and_an_hmac_bound_form_value(
-        api: TestClient) -> None:
+        api: TestClient, world: World) -> None:
     """The cookie is random per page, HttpOnly, SameSite=Strict, scoped to the sign-in
-    address and lasts an hour; the form's value is its HMAC, not the cookie itself."""
+    address and lasts an hour; the form's value is its HMAC under the server's key, not the
+    cookie itself."""
     first, second = api.get("/console/sign-in"), api.get("/console/sign-in")
     cookie = cookie_header(first, SIGNIN_CSRF)
     assert "httponly" in cookie and cookie["samesite"].lower() == "strict"
@@ -81,7 +82,8 @@ def test_the_sign_in_page_sets_a_short_lived_strict_cookie_and_an_hmac_bound_for
     nonce = cookie["value"].strip('"')
     assert nonce != cookie_header(second, SIGNIN_CSRF)["value"].strip('"')
     value = re.search(r'name="csrf" value="([0-9a-f]+)"', first.text)
-    assert value and value.group(1) == signin_form_value(nonce) and value.group(1) != nonce
+    key = world.app.keys.derived(b"ocop-console-sign-in")
+    assert value and value.group(1) == signin_form_value(nonce, key) and value.group(1) != nonce
 
 
 def test_the_sign_in_cookie_is_secure_when_asked(world: World) -> None:
@@ -122,7 +124,13 @@ def test_a_form_value_without_its_cookie_or_from_another_page_is_refused(
         naive = {**form, "csrf": nonce}
         refused_unchanged(victim, world, victim.post("/console/sign-in", data=naive),
                           RELOAD_VI, before)
-        forged_cookie = {**form, "csrf": signin_form_value("1.forged")}
+        # a pair made up without the server's key, as a cookie-planting sibling site would
+        fresh = f"{int(world.clock.now().timestamp())}.forged"
+        forged_cookie = {**form, "csrf": signin_form_value(fresh, b"not the server's key")}
+        victim.cookies.set(SIGNIN_CSRF, fresh, path="/console/sign-in")
+        refused_unchanged(victim, world, victim.post("/console/sign-in", data=forged_cookie),
+                          RELOAD_VI, before)
+        forged_cookie = {**form, "csrf": signin_form_value("1.forged", b"x")}
         victim.cookies.set(SIGNIN_CSRF, "1.forged", path="/console/sign-in")
         refused_unchanged(victim, world, victim.post("/console/sign-in", data=forged_cookie),
                           RELOAD_VI, before)
@@ -146,7 +154,8 @@ def test_a_refused_sign_in_page_comes_with_a_fresh_pair(api: TestClient,
     assert wrong.status_code == 401
     value = re.search(r'name="csrf" value="([0-9a-f]+)"', wrong.text)
     assert value and value.group(1) == signin_form_value(
-        cookie_header(wrong, SIGNIN_CSRF)["value"].strip('"'))
+        cookie_header(wrong, SIGNIN_CSRF)["value"].strip('"'),
+        world.app.keys.derived(b"ocop-console-sign-in"))
     again = api.post("/console/sign-in", data={"name": "city", "token": world.tokens["city"],
                                                "csrf": value.group(1)})
     assert again.status_code == 303

@@ -73,6 +73,10 @@ class Keys:
                                          serialization.NoEncryption())
         return hashlib.sha256(b"ocop-audit-seal\n" + raw).digest()
 
+    def derived(self, label: bytes) -> bytes:
+        """A secret of its own for ``label`` (a use), derived from the signing key."""
+        return hashlib.sha256(label + b"\n" + self.mac_key).digest()
+
     def sign(self, message: bytes) -> str:
         return base64.b64encode(self.private.sign(message)).decode()
 

@@ -57,11 +57,16 @@ def csrf_for(secret: str) -> str:
     return hmac.new(secret.encode(), b"ocop-console-form", hashlib.sha256).hexdigest()[:32]
 
 
-def signin_form_value(nonce: str) -> str:
-    """The sign-in form's hidden value for the ``ocop_csrf`` cookie ``nonce``: bound to it by
-    an HMAC keyed with the cookie, so only a page that could read the cookie (this site's
-    sign-in page) can send a matching pair."""
-    return hmac.new(nonce.encode(), b"ocop-console-sign-in", hashlib.sha256).hexdigest()[:32]
+def signin_form_value(nonce: str, key: bytes) -> str:
+    """The sign-in form's hidden value for the ``ocop_csrf`` cookie ``nonce``: its HMAC under
+    the server's key (``signin_key``), so nobody can make a matching pair — not even someone
+    able to plant a cookie from a sibling site — without this server's sign-in page."""
+    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def signin_key(request: Request) -> bytes:
+    """The sign-in form's HMAC key, derived from the office's signing key."""
+    return ocop(request).keys.derived(b"ocop-console-sign-in")
 
 
 def new_signin_nonce(now: datetime) -> str:
@@ -69,7 +74,7 @@ def new_signin_nonce(now: datetime) -> str:
     return f"{int(now.timestamp())}.{secrets.token_urlsafe(24)}"
 
 
-def signin_form_valid(nonce: str | None, sent: str, now: datetime) -> bool:
+def signin_form_valid(nonce: str | None, sent: str, now: datetime, key: bytes) -> bool:
     """Whether the posted hidden value ``sent`` matches the cookie ``nonce`` and the cookie
     was issued less than :data:`SIGNIN_CSRF_MINUTES` ago."""
     if not nonce or not sent:
@@ -79,7 +84,7 @@ def signin_form_valid(nonce: str | None, sent: str, now: datetime) -> bool:
         return False
     if abs(now.timestamp() - int(issued)) > SIGNIN_CSRF_MINUTES * 60:
         return False
-    return hmac.compare_digest(sent.encode(), signin_form_value(nonce).encode())
+    return hmac.compare_digest(sent.encode(), signin_form_value(nonce, key).encode())
 
 
 def ocop(request: Request) -> App:
@@ -127,7 +132,8 @@ def signin_page(request: Request, status: int = 200, **context: Any) -> Response
     """The sign-in page with a fresh double-submit pair: a short-lived random ``ocop_csrf``
     cookie (HttpOnly, SameSite=Strict) and its HMAC-bound value in the form."""
     nonce = new_signin_nonce(ocop(request).clock.now())
-    page = render(request, "signin.html", status, csrf=signin_form_value(nonce), **context)
+    page = render(request, "signin.html", status,
+                  csrf=signin_form_value(nonce, signin_key(request)), **context)
     page.set_cookie(SIGNIN_CSRF, nonce, httponly=True, samesite="strict",
                     path="/console/sign-in", secure=secure_cookies(request),
                     max_age=SIGNIN_CSRF_MINUTES * 60)
@@ -260,7 +266,7 @@ async def sign_in(request: Request) -> Response:
     name = norm(str(form.get("name") or ""))[:200]
     token = str(form.get("token") or "").strip()
     if not signin_form_valid(request.cookies.get(SIGNIN_CSRF), str(form.get("csrf") or ""),
-                             ocop(request).clock.now()):
+                             ocop(request).clock.now(), signin_key(request)):
         forged = Forbidden("signin_form_expired", url=signin_url(request))
         return await run_in_threadpool(refuse_forged_form, request, forged, name)
     address, lang = client_address(request), request_lang(request)
