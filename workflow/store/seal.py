@@ -26,6 +26,7 @@ import os
 import weakref
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,9 @@ class Keys:
         """The public key's SHA-256, first 16 hex characters: what a checkpoint names."""
         return hashlib.sha256(self.public_raw).hexdigest()[:16]
 
-    @property
+    @cached_property
     def mac_key(self) -> bytes:
+        """Derived once per key: every write of a chain head seals with it."""
         raw = self.private.private_bytes(serialization.Encoding.Raw,
                                          serialization.PrivateFormat.Raw,
                                          serialization.NoEncryption())
