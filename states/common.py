@@ -44,7 +44,7 @@ def completion_rows(askers: dict[str, str]) -> list[Transition]:
         for state, role in askers.items()
     ]
     rows += [
-        Transition("resubmit", NEEDS_COMPLETION, state, roles(PRODUCER),
+        Transition("resubmit", NEEDS_COMPLETION, state, roles(PRODUCER), ("dossier_complete",),
                    conditions=("returns_to_asker",))
         for state in askers
     ]
@@ -93,6 +93,11 @@ def shared_rows(review_states: Iterable[str]) -> list[Transition]:
               ("withdrawal_allowed",)),
         *many("escalate", [REGISTERED, *review_states, CENTRAL_REVIEW, REEVALUATION], None,
               roles(SYSTEM), ("escalation_data",)),
+        # DOMAIN.md §9: a certificate is in force from its decision; one entered without it is
+        # pending until the city office records the decision (its own, a district's or the
+        # ministry's): the case is then certified, or in central review with its city 4★.
+        *many("record_decision", [CERTIFIED, CENTRAL_REVIEW], None, roles(CITY_OFFICER),
+              ("pending_certificate", "decision_valid")),
     ]
 
 

@@ -123,6 +123,10 @@ class Lifecycle:
         {"expiry", "criteria_change", "inspection"})
     # The reasons ``open_reevaluation`` may give under this version.
     reevaluation_reasons: tuple[str, ...] = REEVALUATION_REASONS
+    # The dossier's document kinds (``states.documents``) and those ``submit``/``resubmit``
+    # need uploaded.
+    document_kinds: tuple[str, ...] = ()
+    required_documents: tuple[str, ...] = ()
 
     def schema(self, trigger: str) -> type[Any]:
         """The pydantic model of ``trigger``'s event data under this version (KeyError for a

@@ -102,9 +102,39 @@ class VerifyIp(EventData):
 assert get_args(VerifyIp.model_fields["holder_relation"].annotation) == HOLDER_RELATIONS
 
 
+DECISION_BODY = 200  # characters of the body that issued a decision
+
+
+class Decision(EventData):
+    """The People's Committee (or ministry) decision behind a certificate (DOMAIN.md §9): its
+    number, its date (ISO 8601; the certificate's 36 months run from it) and who issued it."""
+
+    number: Annotated[str, Field(min_length=1, max_length=REFERENCE)]
+    date: Annotated[str, Field(min_length=1, max_length=DATE_TEXT)]
+    body: Annotated[str, Field(min_length=1, max_length=DECISION_BODY)]
+
+
+class RecordDecision(Decision):
+    """``record_decision``: the decision of the case's pending certificate (``certificate``:
+    its number, to be sure which one is meant; optional)."""
+
+    certificate: Annotated[str, Field(min_length=1, max_length=REFERENCE)] = ""
+
+
+class NoIp(EventData):
+    """``record_no_ip``: its words go in the reason; where it certifies, the decision may come
+    with it."""
+
+    decision: Decision | None = None
+
+
 class CentralResult(EventData):
+    """The ministry's result. ``decision_no`` names its decision; with ``decision`` (number,
+    date, body) a 5★ certificate is in force at once, else it waits for ``record_decision``."""
+
     passed: bool
     decision_no: Annotated[str, Field(min_length=1, max_length=REFERENCE)]
+    decision: Decision | None = None
 
 
 class Revoke(EventData):
@@ -142,10 +172,18 @@ def _scored(version: str, maxima: tuple[int, int, int], *,
                         "version": version, "maximum": top})
         return data
 
+    council_fields: dict[str, Any] = {
+        # The council that scored (``ocop councils add``), the day it scored (default: the
+        # day the event is entered) and, where the score certifies, the decision.
+        "council": (Annotated[int, Field(ge=1, le=2**31 - 1)] | None, None),
+        "scored_on": (Annotated[str, Field(min_length=1, max_length=DATE_TEXT)] | None, None),
+        "decision": (Decision | None, None)}
     fields: dict[str, Any] = (
-        {"sheets": (sheets_type, ...), "mandatory_ok": (bool, ...)} if required else
+        {"sheets": (sheets_type, ...), "mandatory_ok": (bool, ...), **council_fields}
+        if required else
         {"criteria": (Criteria, ...), "sheets": (sheets_type, []),
-         "mandatory_ok": (bool, False)})
+         "mandatory_ok": (bool, False), "council": council_fields["council"],
+         "scored_on": council_fields["scored_on"]})
     validators: dict[str, Any] = {
         "within_maxima": model_validator(mode="after")(within_maxima)}
     return create_model("Scored" if required else "CommunePrescore", __base__=EventData,
@@ -173,8 +211,9 @@ def _models(version: str, maxima: tuple[int, int, int],
         "record_city_score": scored,
         "record_commune_prescore": _scored(version, maxima, required=False),
         "verify_ip": VerifyIp,
-        "record_no_ip": NoData,
+        "record_no_ip": NoIp,
         "record_central_result": CentralResult,
+        "record_decision": RecordDecision,
         "open_reevaluation": _reevaluation(reasons),
         "revoke": Revoke,
         "withdraw": NoData,

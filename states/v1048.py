@@ -13,6 +13,7 @@ from states.common import (
     roles,
     shared_rows,
 )
+from states.documents import KINDS_1048, REQUIRED_1048
 from states.groups import GROUPS_1048
 from states.model import (
     CENTRAL_REVIEW,
@@ -61,4 +62,6 @@ LIFECYCLE = Lifecycle(
     city_levels={3: "city", 4: "city"},
     district_certifies=frozenset(),
     groups=GROUPS_1048,
+    document_kinds=KINDS_1048,
+    required_documents=REQUIRED_1048,
 )

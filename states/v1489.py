@@ -12,6 +12,7 @@ from states.common import (
     roles,
     shared_rows,
 )
+from states.documents import KINDS_148, REQUIRED_148
 from states.groups import GROUPS, MAP_1048_TO_148
 from states.model import (
     CENTRAL_REVIEW,
@@ -70,4 +71,6 @@ LIFECYCLE = Lifecycle(
     district_certifies=frozenset(),
     groups=GROUPS,
     group_map=MAP_1048_TO_148,
+    document_kinds=KINDS_148,
+    required_documents=REQUIRED_148,
 )

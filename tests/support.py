@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,11 @@ from sqlalchemy import create_engine, text
 
 from workflow import record, registry
 from workflow.bootstrap import App, bootstrap
-from workflow.clock import VIETNAM, FixedClock
+from workflow.clock import VIETNAM, FixedClock, local
 from workflow.config import Settings
 from workflow.domain.facts import Actor, Event
 from workflow.engine import Applied
+from workflow.errors import InvalidInput
 from workflow.store import integrity, seal, units
 from workflow.store.db import make_engine, write_transaction
 from workflow.store.migrate import upgrade
@@ -67,12 +68,31 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
+# What the suites about other things run with (``make_app``'s defaults): scores that name no
+# council, submissions with nothing uploaded.
+OTHER_SUITES: dict[str, Any] = {"council_required": False, "required_documents": ()}
+
+# The least PDF the dossier takes (``%PDF-`` … ``%%EOF``).
+TINY_PDF = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n"
+            b"%%EOF\n")
+
+# Events that may issue a certificate, and so may carry its decision (DOMAIN.md §9).
+CERTIFYING = ("record_district_score", "record_city_score", "record_no_ip",
+              "record_central_result")
+
+
 def make_app(url: str, clock: FixedClock | None = None, **settings: Any) -> App:
     db = make_engine(url)
     upgrade(db)
     with write_transaction(db) as conn:
         units.load(conn, ["01"])  # Hà Nội in both eras, as `ocop units load` loads it
     settings.setdefault("checkpoint_dir", tempfile.mkdtemp(prefix="ocop-test-checkpoints-"))
+    settings.setdefault("documents_dir", tempfile.mkdtemp(prefix="ocop-test-documents-"))
+    # The suites about other things score without naming a council and submit without
+    # uploading; the councils' and documents' own tests (and every test that runs the real
+    # ``ocop`` with its defaults) pass council_required=True / required_documents=None.
+    for key, value in OTHER_SUITES.items():
+        settings.setdefault(key, value)
     cfg = replace(Settings(database_url=url, signing_key=TEST_SIGNING_KEY), **settings)
     return bootstrap(cfg, clock=clock or FixedClock(START), db=db)
 
@@ -94,6 +114,9 @@ class World:
     """Producers and users in two communes of Hà Nội (Bình Minh, Hà Đông), the officers of the
     two districts those communes were in until 2025-06-30 (accounts made before then), and
     shortcuts to move cases."""
+
+    # Events that may certify carry today's decision (``fire``); False: certificates pending.
+    decide_at_once = True
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -136,5 +159,32 @@ class World:
 
     def fire(self, code: str, trigger: str, who: str, data: dict[str, Any] | None = None,
              reason: str | None = None, **kw: Any) -> Applied:
-        return self.app.engine.apply(Event(code, trigger, self.actors[who], data or {},
-                                           reason, **kw))
+        """Fire ``trigger``. An event that may certify carries the People's Committee decision
+        of today unless the data has one (or ``decide_at_once`` is off): where it issues no
+        certificate the engine refuses a decision before writing anything, and it is fired
+        without one. Tests of pending certificates give ``decide_at_once = False``."""
+        data = dict(data or {})
+        if self.decide_at_once and trigger in CERTIFYING and "decision" not in data:
+            decision = self.decision()
+            if trigger == "record_central_result" and isinstance(data.get("decision_no"), str):
+                decision["number"] = data["decision_no"]  # the ministry's decision
+            try:
+                return self.app.engine.apply(Event(
+                    code, trigger, self.actors[who], {**data, "decision": decision},
+                    reason, **kw))
+            except InvalidInput as error:
+                if error.code != "decision_without_certificate":
+                    raise
+        return self.app.engine.apply(Event(code, trigger, self.actors[who], data, reason, **kw))
+
+    def upload(self, code: str, *kinds: str, who: str = "producer1") -> None:
+        """Upload a small PDF as each of ``kinds`` to the case's dossier."""
+        from workflow import documents  # the service; imported where a test uploads
+        for kind in kinds:
+            documents.add(self.app, self.actors[who], code, kind, f"{kind}.pdf", TINY_PDF)
+
+    def decision(self, day: date | None = None) -> dict[str, str]:
+        """A People's Committee decision dated ``day`` (today on the test clock)."""
+        day = day or local(self.clock.now()).date()
+        return {"number": f"{day:%d%m}/QĐ-UBND", "date": day.isoformat(),
+                "body": "UBND thành phố Hà Nội"}

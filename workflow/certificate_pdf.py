@@ -3,7 +3,8 @@
 ``render(app, number)`` draws the certificate with ReportLab (BSD; a plain canvas, no HTML
 engine and no system libraries to install) in DejaVu Sans, embedded, so Vietnamese diacritics
 and the ★ print on any reader. A QR code (segno) opens ``{OCOP_PUBLIC_URL}/verify/{number}``.
-A superseded, revoked or expired certificate carries a large stamp saying so.
+A superseded, revoked or expired certificate, or one still pending its decision, carries a
+large stamp saying so.
 
 The page is then **signed** with pyHanko as a certification signature (no changes allowed):
 a PDF reader shows the signature, and any edit to the signed bytes breaks it. PDF readers
@@ -58,7 +59,7 @@ from workflow.store.schema import cases
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)  # Debian's fonts-dejavu-core
-STAMPED = ("superseded", "revoked", "expired")
+STAMPED = ("superseded", "revoked", "expired", "pending")
 _fonts_lock = threading.Lock()
 _keys_lock = threading.Lock()
 _in_memory: dict[str, PdfKey] = {}  # an office key with no file (tests): one PDF key each
@@ -80,7 +81,7 @@ def font_files() -> tuple[Path, Path]:
     raise FileNotFoundError("DejaVu Sans not found: install Debian's fonts-dejavu-core")
 
 
-def _register_fonts() -> None:
+def register_fonts() -> None:
     with _fonts_lock:
         if FONT in pdfmetrics.getRegisteredFontNames():
             return
@@ -104,7 +105,8 @@ def facts(app: App, number: str) -> dict[str, Any]:
         raise Conflict("certificate_not_authentic", number=cert["number"])
     today = local(app.clock.now()).date()
     status = cert["status"]
-    if status == "valid" and not cert["issued_on"] <= today <= cert["valid_to"]:
+    start = cert["decision_date"] or cert["issued_on"]
+    if status == "valid" and not (cert["valid_to"] and start <= today <= cert["valid_to"]):
         status = "expired"
     return {**cert, "product_group": group, "status_today": status, "today": today}
 
@@ -134,7 +136,7 @@ RED = HexColor("#b3261e")
 
 def draw(app: App, cert: dict[str, Any], lang: str = "vi") -> bytes:
     """The unsigned PDF of one certificate."""
-    _register_fonts()
+    register_fonts()
     out = io.BytesIO()
     width, height = A4
     c = Canvas(out, pagesize=A4, pageCompression=1)
@@ -179,10 +181,15 @@ def draw(app: App, cert: dict[str, Any], lang: str = "vi") -> bytes:
         ("pdf_rule_version", cert["rule_version"]),
         ("pdf_number", cert["number"]),
         ("pdf_issued_on", _day(cert["issued_on"], lang)),
-        ("pdf_valid_to", _day(cert["valid_to"], lang)),
+        ("pdf_valid_to", _day(cert["valid_to"], lang) if cert["valid_to"]
+         else _t("pdf_pending_decision", lang)),
     ]
     if cert.get("decision_no"):
         rows.append(("pdf_decision", cert["decision_no"]))
+    if cert.get("decision_date"):
+        rows.append(("pdf_decision_date", _day(cert["decision_date"], lang)))
+    if cert.get("decision_body"):
+        rows.append(("pdf_decision_body", cert["decision_body"]))
     left, value_x = 30 * mm, 80 * mm
     for code, value in rows:
         c.setFont(FONT, 11)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DOCUMENTS = ("registration_form", "business_plan", "product_standard")
+LEVELS = ("commune", "district", "city")
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,20 @@ class Settings:
     now: str | None = None
     min_score_sheets: int = 1
     central_threshold: float = 90.0
-    required_documents: tuple[str, ...] = DEFAULT_DOCUMENTS
+    # The document kinds ``submit``/``resubmit`` need uploaded; None: the rule version's
+    # catalogue says (``states.documents``). OCOP_REQUIRED_DOCUMENTS=kind,kind (empty: none).
+    required_documents: tuple[str, ...] | None = None
+    # Each scoring event names its council (DOMAIN.md §9); OCOP_COUNCIL_REQUIRED=0 lifts it
+    # for a transition period (sheets are then checked for duplicates and quorum only).
+    council_required: bool = True
+    # The least number of sheets per council level (OCOP_QUORUM_COMMUNE|DISTRICT|CITY; each
+    # defaults to OCOP_MIN_SCORE_SHEETS).
+    quorum: Mapping[str, int] = field(default_factory=dict)
+    # Dossier documents: where their bytes are kept and how large one may be.
+    documents_dir: str = "var/documents"
+    document_max_mb: int = 20
+    # How long a producer's invitation link may be used (OCOP_INVITATION_DAYS).
+    invitation_days: int = 7
     escalate_again_after_days: int = 5
     # clock overrides: kind -> amount (working days or days as the lifecycle says)
     clock_overrides: Mapping[str, int] = field(default_factory=dict)
@@ -54,6 +67,10 @@ class Settings:
     checkpoint_url: str | None = None  # also POSTed here when set
     checkpoint_interval: float = 3600.0
 
+    def quorum_for(self, level: str) -> int:
+        """The least number of sheets a council of ``level`` must hand in."""
+        return int(self.quorum.get(level, self.min_score_sheets))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -63,13 +80,22 @@ class Settings:
             if key.startswith("OCOP_DEADLINE_") and value.strip():
                 overrides[key.removeprefix("OCOP_DEADLINE_").lower()] = int(value)
         docs = env.get("OCOP_REQUIRED_DOCUMENTS")
+        min_sheets = int(env.get("OCOP_MIN_SCORE_SHEETS", settings.min_score_sheets))
+        quorum = {level: int(env.get(f"OCOP_QUORUM_{level.upper()}") or min_sheets)
+                  for level in LEVELS}
         return replace(
             settings,
             database_url=env.get("OCOP_DATABASE_URL") or default_sqlite_url(env),
             smtp_url=env.get("OCOP_SMTP_URL") or None,
             simulation=env.get("OCOP_SIMULATION", "") == "1",
             now=env.get("OCOP_NOW") or None,
-            min_score_sheets=int(env.get("OCOP_MIN_SCORE_SHEETS", settings.min_score_sheets)),
+            min_score_sheets=min_sheets,
+            quorum=quorum,
+            council_required=env.get("OCOP_COUNCIL_REQUIRED", "1").strip() != "0",
+            documents_dir=env.get("OCOP_DOCUMENTS_DIR")
+            or str(Path(env.get("OCOP_HOME", "var")) / "documents"),
+            document_max_mb=int(env.get("OCOP_DOCUMENT_MAX_MB") or settings.document_max_mb),
+            invitation_days=int(env.get("OCOP_INVITATION_DAYS") or settings.invitation_days),
             central_threshold=float(env.get("OCOP_CENTRAL_THRESHOLD", settings.central_threshold)),
             required_documents=tuple(d.strip() for d in docs.split(",") if d.strip())
             if docs is not None else settings.required_documents,

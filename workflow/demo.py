@@ -9,6 +9,11 @@ the live ones, all under Decision 1489, are dated back from today, so on any day
 waiting for every demo role: the commune officers, the IP officer, the city officer, the
 producers, and an escalated case for the supervisor.
 
+Each dossier has its documents uploaded before it is submitted (small PDFs made here), each
+council score names its council (made by the officer who scores, with the members who sit),
+and certificates carry the People's Committee decision — one recorded later, and one still
+pending today, as the office meets them.
+
 Units are the real ones of Hà Nội, by code. The producers were registered in their old communes
 and districts; on 2025-07-01, when the districts and the old communes ended, the replay runs
 ``ocop units remap`` (the producers move to their successor communes) and the new communes'
@@ -27,16 +32,19 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from workflow import registry, remap
+import states
+from workflow import certificate_pdf, councils, documents, registry, remap
 from workflow.bootstrap import App, bootstrap
 from workflow.clock import VIETNAM, FixedClock, local
-from workflow.domain.facts import Event
+from workflow.domain.facts import Actor, Event
+from workflow.domain.guards import required_documents
+from workflow.i18n import label
 from workflow.store import units
 from workflow.store.db import write_transaction
 from workflow.store.schema import cases, deadlines, producers, users
 from workflow.sweep import Sweeper
 
-DOCS = {"documents": ["registration_form", "business_plan", "product_standard"]}
+DOCS: dict[str, Any] = {}  # documents are uploaded before the submission (``_Stepper``)
 CRITERIA = {"criteria": {"origin": True, "local_labour": True, "idea": True,
                          "cultural_identity": True}}
 # The live cases are dated back from today, never from before this day.
@@ -47,6 +55,10 @@ TOKENS_FILE = "demo-tokens.txt"
 def sheets(*totals: tuple[float, float, float], ok: bool = True) -> dict[str, Any]:
     return {"sheets": [{"member": f"Thành viên {i}", "a": a, "b": b, "c": c}
                        for i, (a, b, c) in enumerate(totals, 1)], "mandatory_ok": ok}
+
+
+def decision(number: str, on: str, body: str = "UBND thành phố Hà Nội") -> dict[str, Any]:
+    return {"number": number, "date": on, "body": body}
 
 
 def trademark(number: str, holder: str, on: str) -> dict[str, Any]:
@@ -114,6 +126,8 @@ EVENTS: list[tuple[str | int, str, str, str, dict[str, Any] | None, str | None]]
     ("2022-06-20", "silk_1048", "record_district_score", "maiphuong.hadong",
      sheets((30, 20, 30)), None),
     ("2022-08-15", "silk_1048", "record_city_score", "hoangnam.vpdp", sheets((31, 20, 29)), None),
+    ("2022-09-02", "silk_1048", "record_decision", "hoangnam.vpdp",
+     decision("2786/QĐ-UBND", "2022-08-29"), None),
     ("2024-03-04", "soya_148", "register", "htx.tuongcuda", None, None),
     ("2024-03-05", "soya_148", "submit", "htx.tuongcuda", DOCS, None),
     ("2024-03-11", "soya_148", "start_review", "buiduc.thanhoai", None, None),
@@ -121,12 +135,15 @@ EVENTS: list[tuple[str | int, str, str, str, dict[str, Any] | None, str | None]]
      sheets((33, 20, 28), (35, 21, 27)), None),
     ("2024-04-15", "soya_148", "verify_ip", "dokhoa.sokhcn",
      trademark("4-0312345-000", "HTX Tương Cự Đà", "2019-08-20"), None),
-    ("2024-06-10", "soya_148", "record_city_score", "hoangnam.vpdp", sheets((34, 21, 28)), None),
+    ("2024-06-10", "soya_148", "record_city_score", "hoangnam.vpdp",
+     {**sheets((34, 21, 28)), "scored_on": "2024-06-03",
+      "decision": decision("3105/QĐ-UBND", "2024-06-07")}, None),
     ("2024-08-05", "lacquer_148", "register", "coso.khamtrai", None, None),
     ("2024-08-06", "lacquer_148", "submit", "coso.khamtrai", DOCS, None),
     ("2024-08-12", "lacquer_148", "start_review", "daoquang.phuxuyen", None, None),
     ("2024-09-09", "lacquer_148", "record_district_score", "daoquang.phuxuyen",
-     sheets((26, 16, 20)), None),
+     {**sheets((26, 16, 20)), "decision": decision("1520/QĐ-UBND", "2024-09-09",
+                                                   "UBND huyện Phú Xuyên")}, None),
     (150, "silk", "register", "htx.luavanphuc", None, None),
     (149, "silk", "submit", "htx.luavanphuc", DOCS, None),
     (145, "silk", "start_review", "lethao.hadong", None, None),
@@ -158,6 +175,31 @@ EVENTS: list[tuple[str | int, str, str, str, dict[str, Any] | None, str | None]]
     (5, "glutinous", "submit", "htx.tuongcuda", DOCS, None),
     (2, "lotus", "register", "congty.trasen", None, None),
 ]
+
+
+# The level of the council behind each scoring trigger.
+SCORE_LEVELS = {"record_district_score": "district", "record_city_score": "city",
+                "record_commune_prescore": "commune"}
+
+
+def document_pdf(title: str, product: str) -> bytes:
+    """A one-page PDF standing in for a dossier document of the demo."""
+    from io import BytesIO
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    certificate_pdf.register_fonts()
+    out = BytesIO()
+    page = Canvas(out, pagesize=A4, invariant=True)
+    page.setFont(certificate_pdf.FONT, 16)
+    page.drawString(72, 760, title)
+    page.setFont(certificate_pdf.FONT, 12)
+    page.drawString(72, 730, product)
+    page.drawString(72, 710, "Tài liệu mẫu của bản trình diễn OCOP.")
+    page.showPage()
+    page.save()
+    return out.getvalue()
 
 
 def is_empty(app: App) -> bool:
@@ -267,6 +309,7 @@ class _Stepper:
         self.sim, self.clock = sim, clock
         self.sweeper = Sweeper(sim.engine)
         self.codes: dict[str, str] = {}
+        self.councils: dict[tuple[str, str, int, tuple[str, ...]], int] = {}
 
     def __call__(self, at: datetime, key: str, trigger: str, who: str,
                  data: dict[str, Any] | None, reason: str | None) -> None:
@@ -280,8 +323,43 @@ class _Stepper:
                     conn, at, actor, registry.Registration(
                         actor.producer_id or 0, product, group, subgroup),
                     public_url=self.sim.settings.public_url)
-                return
+            else:
+                data = self._council(conn, at, key, trigger, actor, dict(data or {}))
+        if trigger == "register":
+            self._upload(key, actor)
+            return
         self.sim.engine.apply(Event(self.codes[key], trigger, actor, data or {}, reason))
+
+    def _upload(self, key: str, actor: Actor) -> None:
+        """The documents the rule version asks for (and any the settings add), uploaded by
+        the producer as they draft the dossier."""
+        code = self.codes[key]
+        with self.sim.db.connect() as conn:
+            rules = conn.execute(select(cases.c.rule_version)
+                                 .where(cases.c.code == code)).scalar_one()
+        needed = (*states.lifecycle(rules).required_documents,
+                  *required_documents(self.sim.settings, rules))
+        for kind in dict.fromkeys(needed):
+            documents.add(self.sim, actor, code, kind, f"{kind}.pdf",
+                          document_pdf(label("document", kind, "vi"), CASES[key][0]))
+
+    def _council(self, conn: Connection, at: datetime, key: str, trigger: str, actor: Actor,
+                 data: dict[str, Any]) -> dict[str, Any]:
+        """A scoring event's council: the one its officer made for the sheets' members
+        (made now, on the first score it gives)."""
+        level = SCORE_LEVELS.get(trigger)
+        if level is None or not data.get("sheets"):
+            return data
+        case = conn.execute(select(cases.c.district_code, cases.c.commune_code)
+                            .where(cases.c.code == self.codes[key])).one()
+        unit = {"city": self.sim.settings.province, "district": case.district_code,
+                "commune": case.commune_code}[level]
+        members = [s["member"] for s in data["sheets"]]
+        made = (level, unit, at.year, tuple(members))
+        if made not in self.councils:
+            self.councils[made] = councils.add(conn, at, actor, level, str(unit), at.year,
+                                               members, settings=self.sim.settings)["id"]
+        return {**data, "council": self.councils[made]}
 
     def catch_up(self, until: datetime) -> None:
         """Sweep at each moment a deadline fell due up to ``until``, as the scheduler would."""

@@ -25,7 +25,7 @@ from workflow.errors import (
     NotFound,
     PreconditionFailed,
 )
-from workflow.store import audit, deadlines, history, replay, seal
+from workflow.store import audit, councils, deadlines, documents, history, replay, seal
 from workflow.store import statements as stmt
 from workflow.store.db import write_transaction
 from workflow.store.schema import certificates as certs
@@ -118,6 +118,7 @@ class WorkflowEngine:
             raise PreconditionFailed("version_mismatch", case=case["code"],
                                      version_now=case["version"], expected=event.expected_version)
         facts = facts_for(case, event, self.clock.now(), self.settings, live_clocks)
+        load_context(conn, facts)
         plan, dest = decide(facts, lambda: _current_certificate(conn, case["id"]))
         applied = self._write(conn, facts, plan, dest, request_hash)
         return applied
@@ -127,9 +128,10 @@ class WorkflowEngine:
         case, event, now = f.case, f.event, f.now
         internal = dest == f.state and is_internal(f.rule_version, event.trigger, f.state)
         issued = _certificates(conn, f, plan)
+        decided = _decide(conn, f, plan)
         moved = {k: plan.updates.get(k, case[k]) for k in stmt.MOVABLE}
         data = {**plan.audit, **({"certificate": issued["number"]} if issued else {}),
-                "effects": recorded_effects(case, moved, plan, issued)}
+                "effects": recorded_effects(case, moved, plan, issued, decided)}
         seq = history.append(
             conn, history.Chain.of(case), stmt.MOVE_CASE,
             {"old_version": case["version"], "state": dest, "new_version": case["version"] + 1,
@@ -142,13 +144,16 @@ class WorkflowEngine:
                 {"case_id": case["id"], "audit_seq": seq, "level": plan.sheet_level,
                  "member": s.member, "a": s.a, "b": s.b, "c": s.c, "total": s.total,
                  "mandatory_ok": plan.mandatory_ok, "rule_version": f.rule_version,
-                 "recorded_at": now} for s in plan.sheets])
+                 "recorded_at": now, "council_id": f.council["id"] if f.council else None,
+                 "entered_by": event.actor.name} for s in plan.sheets])
         if not internal:
             deadlines.apply(conn, f, dest, issued["valid_to"] if issued else None)
+        elif decided is not None:
+            deadlines.decided(conn, f, decided["valid_to"])
         lease = now + self.outbox_lease if self.outbox_lease else None
-        messages = [] if internal else outbox.status_messages(
+        messages = [] if internal and decided is None else outbox.status_messages(
             case, seq, event.trigger, f.state, dest, now,
-            _message_extra(plan, issued, event, case, dest),
+            _message_extra(plan, issued or decided, event, case, dest),
             public_url=self.settings.public_url, available_at=lease)
         if messages:
             conn.execute(stmt.INSERT_OUTBOX, messages)
@@ -212,8 +217,30 @@ def _request_hash(event: Event) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def load_context(conn: Connection, f: Facts) -> None:
+    """What the event's checks read besides the case row: the uploaded document kinds (for
+    ``submit``/``resubmit``), the council a scoring event names, the pending certificate (for
+    ``record_decision``)."""
+    trigger, case_id = f.event.trigger, f.case["id"]
+    if trigger in ("submit", "resubmit"):
+        f.uploaded_kinds = documents.kinds(conn, case_id)
+    council = f.event.data.get("council")
+    if isinstance(council, int) and not isinstance(council, bool) and 0 < council < 2**31:
+        f.council = councils.get(conn, council)
+    if trigger == "record_decision":
+        f.pending = pending_certificate(conn, case_id)
+
+
+def pending_certificate(conn: Connection, case_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(certs).where(certs.c.case_id == case_id,
+                                           certs.c.status == "pending")
+                       .order_by(certs.c.id.desc()).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
 def recorded_effects(case: dict[str, Any], moved: dict[str, Any], plan: effects.Plan,
-                     issued: dict[str, Any] | None) -> dict[str, Any]:
+                     issued: dict[str, Any] | None,
+                     decided: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the event did to the fields ``ocop audit verify`` replays, kept in its audit
     entry (always, so event data can never supply its own): the replayed fields it changed,
     the certificate it issued, the status it gave the valid ones (``replay``)."""
@@ -224,7 +251,9 @@ def recorded_effects(case: dict[str, Any], moved: dict[str, Any], plan: effects.
     if plan.end_certificates:
         out["ended"] = plan.end_certificates
     if issued is not None:
-        out["issued"] = replay.certificate_fields(issued)
+        out["issued"] = {**replay.certificate_fields(issued), "status": issued["status"]}
+    if decided is not None:
+        out["decided"] = replay.certificate_fields(decided)
     return out
 
 
@@ -235,23 +264,57 @@ def _current_certificate(conn: Connection, case_id: int) -> dict[str, Any] | Non
 
 
 def _certificates(conn: Connection, f: Facts, plan: effects.Plan) -> dict[str, Any] | None:
-    """End or supersede the case's valid certificates and issue the new one, if any."""
+    """End or supersede the case's certificates and issue the new one, if any. A certificate
+    issued with its decision supersedes the valid and pending ones; one issued pending (no
+    decision yet) supersedes only an earlier pending one: the certificate in force stays in
+    force until the new one's decision (DOMAIN.md §9)."""
     case_id = f.case["id"]
     if plan.end_certificates:
         conn.execute(update(certs).where(certs.c.case_id == case_id, certs.c.status == "valid")
                      .values(status=plan.end_certificates))
-    if plan.issue is None:
+    issue = plan.issue
+    if issue is None:
         return None
-    conn.execute(update(certs).where(certs.c.case_id == case_id, certs.c.status == "valid")
+    replaced = ("valid", "pending") if issue.decision_date else ("pending",)
+    conn.execute(update(certs).where(certs.c.case_id == case_id, certs.c.status.in_(replaced))
                  .values(status="superseded"))
-    issued_on = local(f.now).date()
-    row = {"case_id": case_id, "number": certificates.number(plan.issue.level, issued_on),
-           "stars": plan.issue.stars, "level": plan.issue.level, "rule_version": f.rule_version,
-           "issued_on": issued_on, "valid_to": certificates.valid_to(issued_on),
-           "status": "valid", "decision_no": plan.issue.decision_no, "created_at": f.now}
-    row["signature"] = seal.of(conn).sign(seal.certificate_payload(
-        row, f.case["code"], f.case["product"], f.case["producer_name"]))
+    entered = local(f.now).date()
+    row = {"case_id": case_id, "number": certificates.number(issue.level, entered),
+           "stars": issue.stars, "level": issue.level, "rule_version": f.rule_version,
+           "issued_on": issue.scored_on or entered,
+           "valid_to": certificates.valid_to(issue.decision_date)
+           if issue.decision_date else None,
+           "status": "valid" if issue.decision_date else "pending",
+           "decision_no": issue.decision_no, "decision_date": issue.decision_date,
+           "decision_body": issue.decision_body, "created_at": f.now}
+    row["signature"] = _sign(conn, f, row)
     conn.execute(insert(certs), row)
+    return row
+
+
+def _sign(conn: Connection, f: Facts, row: dict[str, Any]) -> str:
+    return seal.of(conn).sign(seal.certificate_payload(
+        row, f.case["code"], f.case["product"], f.case["producer_name"]))
+
+
+def _decide(conn: Connection, f: Facts, plan: effects.Plan) -> dict[str, Any] | None:
+    """``record_decision``: the pending certificate gets its decision and its validity (36
+    months from the decision's date), signed anew; the certificate it replaces is superseded."""
+    if plan.decide is None or f.pending is None:
+        return None
+    row = {**f.pending, **plan.decide, "status": "valid",
+           "valid_to": certificates.valid_to(plan.decide["decision_date"])}
+    row["signature"] = _sign(conn, f, row)
+    replaced = conn.execute(select(certs.c.number).where(
+        certs.c.case_id == f.case["id"], certs.c.status == "valid")).scalars().all()
+    if replaced:  # audited, never silent
+        plan.audit["certificate_superseded"] = replaced[0]
+        conn.execute(update(certs).where(certs.c.case_id == f.case["id"],
+                                         certs.c.status == "valid").values(status="superseded"))
+    conn.execute(update(certs).where(certs.c.id == row["id"]).values(
+        decision_no=row["decision_no"], decision_date=row["decision_date"],
+        decision_body=row["decision_body"], valid_to=row["valid_to"], status="valid",
+        signature=row["signature"]))
     return row
 
 
@@ -259,8 +322,14 @@ def _message_extra(plan: effects.Plan, issued: dict[str, Any] | None, event: Eve
                    case: dict[str, Any], dest: str) -> dict[str, Any]:
     extra: dict[str, Any] = {"stars": plan.updates.get("stars", case["stars"])}
     if issued:
+        valid_to = issued["valid_to"]
         extra["certificate"] = {"number": issued["number"], "stars": issued["stars"],
-                                "valid_to": issued["valid_to"].isoformat()}
+                                "valid_to": valid_to.isoformat() if valid_to else None,
+                                "status": issued["status"]}
+        if issued.get("decision_date"):
+            extra["certificate"]["decision"] = {
+                "number": issued["decision_no"], "date": issued["decision_date"].isoformat(),
+                "body": issued["decision_body"]}
     if event.reason:
         extra["reason"] = event.reason
     if dest == "needs_completion":

@@ -6,8 +6,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection, Select, bindparam, insert, or_, select, update
 
@@ -304,3 +307,30 @@ def _group(group: str, version: str) -> str:
         raise InvalidInput("unknown_group", got=group, version=version,
                            group_choices=list(allowed))
     return key
+
+
+# --- producers' console passwords (set through an invitation, workflow/invitations.py) -------
+
+PASSWORDS = PasswordHasher()  # argon2id, the library's RFC 9106 parameters
+
+
+def password_hash(password: str) -> str:
+    """The argon2id hash kept in ``users.password_hash`` (the password composed and trimmed,
+    as :func:`password_matches` reads it)."""
+    return PASSWORDS.hash(norm(password))
+
+
+@cache
+def _stand_in_hash() -> str:
+    """A hash no password matches, checked when there is no hash to check, so a wrong name
+    costs as long as a wrong password."""
+    return PASSWORDS.hash(secrets.token_urlsafe(32))
+
+
+def password_matches(stored: str | None, password: str) -> bool:
+    """Whether ``password`` is the one ``stored`` hashes; with nothing stored the same work
+    is done against a stand-in, so the answer takes as long either way."""
+    try:
+        return PASSWORDS.verify(stored or _stand_in_hash(), norm(password)) and bool(stored)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -64,6 +64,11 @@ CRITERIA = {"origin": True, "local_labour": True, "idea": True, "cultural_identi
 SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
 
 
+# The People's Committee decision ``record_decision`` records in the tables' tests: dated on
+# the test clock's day, the day the pending certificate was scored.
+DECISION = {"number": "1234/QĐ-UBND", "date": TODAY.isoformat(), "body": "UBND thành phố Hà Nội"}
+
+
 def rules_for(version: str) -> str | None:
     """Cases registered at the test clock (September 2025) are 1489 unless pinned."""
     return None if version == "1489" else version
@@ -122,6 +127,8 @@ def happy(version: str, trigger: str, dest: str | None,
                              "registered_on": "2021-05-17"}, None),
         "record_no_ip": ("ip", {}, "no trademark registration yet"),
         "record_central_result": ("city", {"passed": True, "decision_no": "QĐ-123/BNN"}, None),
+        # The case reached its state with its certificate pending (``Driver.reach(pending=)``).
+        "record_decision": ("city", DECISION, None),
         "open_reevaluation": ("city", {"reason": "expiry"}, None),
         "expire": ("system", {}, None),
         "expire_certificate": ("system", {}, None),
@@ -341,11 +348,17 @@ class Driver:
             clock.set(start)
 
     def reach(self, version: str, target: str, via: str | None = None,
-              holding: bool = False) -> str:
+              holding: bool = False, pending: bool = False) -> str:
+        """A new case moved to ``target``; ``pending``: its certificates issued without their
+        decision (for ``record_decision``)."""
         code = self.new_case(version)
-        for trigger, source, dest in path_to(version, target, via, holding):
-            data = HOLDING_REASON if holding and trigger == "open_reevaluation" else None
-            self.step(code, version, trigger, source, dest, data)
+        self.world.decide_at_once = not pending
+        try:
+            for trigger, source, dest in path_to(version, target, via, holding):
+                data = HOLDING_REASON if holding and trigger == "open_reevaluation" else None
+                self.step(code, version, trigger, source, dest, data)
+        finally:
+            self.world.decide_at_once = True
         assert case_state(self.world.app, code) == target
         return code
 

@@ -23,8 +23,8 @@ def wired(publish: Publish | None = None, observers: Sequence[Hook] = ()) -> App
     upgrade(db)
     with write_transaction(db) as conn:
         units.load(conn, ["01"])  # the world's producers are placed in Hà Nội's units
-    return bootstrap(Settings(database_url="sqlite://"), clock=FixedClock(START), db=db,
-                     publish=publish, observers=observers)
+    return bootstrap(Settings(database_url="sqlite://", required_documents=()),
+                     clock=FixedClock(START), db=db, publish=publish, observers=observers)
 
 
 def test_observers_see_every_committed_transition_and_the_hooks_are_fixed() -> None:

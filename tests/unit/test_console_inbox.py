@@ -36,7 +36,8 @@ def engine_work(world: World, who: str, codes: list[str]) -> set[str]:
         return {code for code in codes
                 if any(a["allowed"] and a["trigger"] not in forms.SYSTEM_ONLY
                        and a["trigger"] not in DISCRETIONARY_TRIGGERS
-                       for a in queries.allowed(conn, code, actor, now))}
+                       for a in queries.allowed(conn, code, actor, now,
+                                                 settings=world.app.engine.settings))}
 
 
 PEOPLE = ("producer1", "producer2", "commune1", "commune2", "district1", "district2", "ip",

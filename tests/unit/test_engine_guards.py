@@ -4,6 +4,7 @@ refusal leaves the case, its audit trail, outbox, deadlines and certificates unt
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,14 +35,22 @@ IP = {"certificate_no": "4-0123456", "holder": PRODUCER1_NAME, "registered_on": 
 
 
 def test_submit_is_refused_while_the_dossier_lacks_documents(drive: Driver) -> None:
-    """dossier_complete: submit names the missing documents and how to add them."""
+    """dossier_complete: submit names the kinds not yet uploaded (a code typed in the event
+    proves nothing) and says to upload them."""
     world = drive.world
-    code = world.register()
-    message = refused(world.app, code, GuardFailed, lambda: world.fire(
-        code, "submit", "producer1", {"documents": ["registration_form"]}))
-    assert words("document", "business_plan", "product_standard") in message
-    assert words("document", "registration_form") not in message.split("lacks")[1]
-    assert world.fire(code, "submit", "producer1", DOCS).to_state == "registered"
+    world.app.engine.settings = replace(world.app.engine.settings, required_documents=None)
+    try:
+        code = world.register()
+        world.upload(code, "registration_form")
+        message = refused(world.app, code, GuardFailed, lambda: world.fire(
+            code, "submit", "producer1", DOCS))
+        assert words("document", "business_plan", "product_standard") in message
+        assert "upload" in message
+        assert words("document", "registration_form") not in message.split("yet")[0]
+        world.upload(code, "business_plan", "product_standard", "product_story")
+        assert world.fire(code, "submit", "producer1", DOCS).to_state == "registered"
+    finally:
+        world.app.engine.settings = replace(world.app.engine.settings, required_documents=())
 
 
 def test_a_commune_officer_may_submit_for_a_producer_in_their_commune(drive: Driver) -> None:

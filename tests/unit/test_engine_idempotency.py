@@ -3,6 +3,7 @@ changes nothing; a reused key for another request and a stale version are confli
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -72,11 +73,16 @@ def test_a_refused_request_does_not_use_up_its_key(drive: Driver) -> None:
     world = drive.world
     code = drive.reach("1489", "registered")
     wrong = drive.reach("1489", "draft")
-    refused(world.app, wrong, GuardFailed, lambda: world.fire(
-        wrong, "submit", "producer1", {}, idempotency_key="sub"))
-    from tests.support import DOCS
-    assert world.fire(wrong, "submit", "producer1", DOCS,
-                      idempotency_key="sub").to_state == "registered"
+    settings = world.app.engine.settings
+    world.app.engine.settings = replace(settings, required_documents=("registration_form",))
+    try:
+        refused(world.app, wrong, GuardFailed, lambda: world.fire(
+            wrong, "submit", "producer1", {}, idempotency_key="sub"))
+        world.upload(wrong, "registration_form")
+        assert world.fire(wrong, "submit", "producer1", {},
+                          idempotency_key="sub").to_state == "registered"
+    finally:
+        world.app.engine.settings = settings
     assert code != wrong
 
 

@@ -30,7 +30,7 @@ from workflow.errors import InvalidInput
 from workflow.store.schema import audit_entries, cases
 
 ALL = [(v, t) for v, lc in states.LIFECYCLES.items() for t in lc.triggers()]
-NO_DATA = ("start_review", "record_no_ip", "withdraw", "expire", "expire_certificate")
+NO_DATA = ("start_review", "withdraw", "expire", "expire_certificate")
 SCORED = ("record_district_score", "record_city_score")
 IP = {"certificate_no": "4-0123456", "holder": PRODUCER1_NAME, "registered_on": "2021-05-17"}
 SHEET = {"member": "Nguyễn Văn An", "a": 30, "b": 20, "c": 20}
@@ -114,6 +114,25 @@ def faults(trigger: str) -> list[tuple[str, dict[str, Any], str, str]]:
             ("too long", {**ok, "decision_no": LONG}, "event_data_text_too_long",
              "data.decision_no"),
             ("nan", {**ok, "passed": math.nan}, "event_data_not_finite", "data.passed"),
+        ]
+    if trigger == "record_no_ip":
+        return [
+            ("unknown key", {"note": "x"}, "event_data_unknown_key", "data.note"),
+            ("wrong type", {"decision": {"number": 5, "date": "2025-09-01", "body": "UBND"}},
+             "event_data_wrong_type", "data.decision.number"),
+            ("missing", {"decision": {"number": "1", "date": "2025-09-01"}},
+             "event_data_missing", "data.decision.body"),
+            ("nan", {"note": math.nan}, "event_data_not_finite", "data.note"),
+        ]
+    if trigger == "record_decision":
+        ok = {"number": "123/QĐ-UBND", "date": "2025-09-01", "body": "UBND thành phố Hà Nội"}
+        return [
+            ("unknown key", {**ok, "stars": 5}, "event_data_unknown_key", "data.stars"),
+            ("wrong type", {**ok, "date": 20250901}, "event_data_wrong_type", "data.date"),
+            ("too long", {**ok, "body": LONG * 2}, "event_data_text_too_long", "data.body"),
+            ("missing", {"number": "1", "date": "2025-09-01"}, "event_data_missing",
+             "data.body"),
+            ("nan", {**ok, "number": math.nan}, "event_data_not_finite", "data.number"),
         ]
     if trigger in ("open_reevaluation", "revoke"):
         key = "reason" if trigger == "open_reevaluation" else "reason_code"

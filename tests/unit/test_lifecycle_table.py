@@ -158,7 +158,8 @@ def test_every_row_moves_the_case_for_every_role_it_names(request: pytest.Fixtur
     re-evaluation's review starts in 2019: in the January 2025 world, by the district.)"""
     zoo = world_for(request, zoo, version, row)
     era = isinstance(zoo.world, EraWorld)
-    code = zoo.drive.reach(version, row.source, via_for(row), holding=row.trigger in HOLDING)
+    code = zoo.drive.reach(version, row.source, via_for(row), holding=row.trigger in HOLDING,
+                           pending=row.trigger == "record_decision")
     entries, messages = audit_count(zoo, code)
     start = zoo.world.clock.now()
     if role == "district_officer" and not era:
@@ -177,7 +178,9 @@ def test_every_row_moves_the_case_for_every_role_it_names(request: pytest.Fixtur
     assert (applied.from_state, applied.to_state) == (row.source, row.dest or row.source)
     after_entries, after_messages = audit_count(zoo, code)
     assert after_entries == entries + 1
-    assert (after_messages > messages) == (row.dest is not None)
+    # A move tells the producer; so does a decision, which puts their certificate in force.
+    assert (after_messages > messages) == (row.dest is not None
+                                           or row.trigger == "record_decision")
     case = case_row(zoo.app, code)
     assert case["rule_version"] == version and case["audit_seq"] == after_entries
     if case["state"] not in ("revoked", "expired", "withdrawn"):  # stars as they were
@@ -309,7 +312,8 @@ def test_before_2025_07_01_every_district_row_moves_for_the_district_officer_alo
     row naming the district officer; the other district's officer is refused as out of their
     district, and the commune officer of the case's (old) commune as not a district officer."""
     assert isinstance(era_zoo.world, EraWorld)
-    code = era_zoo.drive.reach(version, row.source, via_for(row))
+    code = era_zoo.drive.reach(version, row.source, via_for(row),
+                               pending=row.trigger == "record_decision")
     _, data, reason = happy(version, row.trigger, row.dest, ERA_ACTS_FOR)
     with in_era(era_zoo.world, version, row.trigger, row.source):
         other = refusal(era_zoo.app, code, Forbidden, lambda: era_zoo.world.fire(

@@ -19,7 +19,14 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from tests.api_support import bearer, client
-from tests.support import DOCS, TEST_SIGNING_KEY, make_app, record_intact, sim_sheets
+from tests.support import (
+    DOCS,
+    OTHER_SUITES,
+    TEST_SIGNING_KEY,
+    make_app,
+    record_intact,
+    sim_sheets,
+)
 from tests.unit.lifecycle_support import snapshot
 from workflow import registry, remap
 from workflow.bootstrap import App, bootstrap
@@ -156,7 +163,8 @@ def open_app(path: Path | str, now: datetime = AFTER, **settings: Any) -> App:
     """The app on a database made earlier (a file, or a URL), without loading the units again
     (which would restore the mapping the dataset took away)."""
     url = path if isinstance(path, str) else f"sqlite:///{path}"
-    cfg = replace(Settings(database_url=url, signing_key=TEST_SIGNING_KEY), **settings)
+    cfg = replace(Settings(database_url=url, signing_key=TEST_SIGNING_KEY), **OTHER_SUITES,
+                  **settings)
     return bootstrap(cfg, clock=FixedClock(now), db=make_engine(cfg.database_url))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import cast
@@ -191,18 +192,28 @@ def test_an_event_no_row_holds_for_is_an_error_not_a_choice(
 
 def _offered(world: World, code: str, who: str, lang: str = "en") -> dict[str, dict[str, object]]:
     with world.app.db.connect() as conn:
-        rows = queries.allowed(conn, code, world.actors[who], world.clock.now(), lang)
+        rows = queries.allowed(conn, code, world.actors[who], world.clock.now(), lang,
+                                settings=world.app.engine.settings)
     return {str(r["trigger"]): r for r in rows}
 
 
 def test_allowed_marks_acts_that_need_the_events_data(world: World) -> None:
-    """A draft with no documents may be submitted, but needs them (``dossier_complete``);
-    once the dossier is complete nothing is missing. A ``request_completion`` is open to the
-    commune officer but needs a reason."""
-    code = world.register()
-    submit = _offered(world, code, "producer1")["submit"]
-    assert submit["allowed"] and submit["needs_input"] == ["dossier_complete"]
-    world.fire(code, "submit", "producer1", DOCS)
+    """A draft whose required documents are not uploaded may not be submitted yet, and the
+    dry run says which (``dossier_complete`` reads the uploads, not the event); once they are,
+    nothing is missing. A ``request_completion`` is open to the commune officer but needs a
+    reason."""
+    settings = world.app.engine.settings
+    world.app.engine.settings = replace(settings, required_documents=("business_plan",))
+    try:
+        code = world.register()
+        submit = _offered(world, code, "producer1")["submit"]
+        assert not submit["allowed"] and submit["why_code"] == "dossier_incomplete"
+        world.upload(code, "business_plan")
+        submit = _offered(world, code, "producer1")["submit"]
+        assert submit["allowed"] and submit["needs_input"] == []
+        world.fire(code, "submit", "producer1", {})
+    finally:
+        world.app.engine.settings = settings
     world.fire(code, "start_review", "commune1")
     asked = _offered(world, code, "commune1")["request_completion"]
     assert asked["allowed"] and asked["needs_input"] == ["reason_required"]

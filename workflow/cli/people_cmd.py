@@ -1,5 +1,5 @@
 """``ocop users add|list|show|disable|enable|rotate-token|set-scope|delete`` and
-``ocop producers add``.
+``ocop producers add|invite``.
 
 Account commands run as the operator at the machine (logged as ``cli``) or as the administrator
 ``--as`` names; each change is written with its admin-log entry (:mod:`workflow.accounts`)."""
@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 import click
 
 from states.model import ROLES
-from workflow import accounts, registry
+from workflow import accounts, invitations, registry
 from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.clock import local
 from workflow.errors import InvalidInput
 from workflow.i18n import from_env, label, text
 from workflow.store.db import write_transaction
@@ -223,3 +224,26 @@ def producers_add(ctx: Context, name: str, kind: str, district: str | None, comm
             conn, app.clock.now(), name, kind, district, commune, email, webhook, lang,
             allow_private=app.settings.webhook_allow_private)
     click.echo(producer_id)
+
+
+@producers.command("invite")
+@click.argument("producer")
+@click.option("--account", required=True, metavar="NAME",
+              help="the account name the producer will sign in with (must not exist yet)")
+@click.option("--days", type=int, help="how long the link works (default OCOP_INVITATION_DAYS)")
+@click.option("--as", "as_user", metavar="NAME",
+              help="the administrator or officer inviting (default: the operator, logged as "
+                   "'cli')")
+@json_flag
+@pass_app
+def producers_invite(ctx: Context, producer: str, account: str, days: int | None,
+                     as_user: str | None, as_json: bool) -> None:
+    """Print a one-time link with which the producer PRODUCER (id or name) sets up their own
+    console account and password. A new link for the same account replaces the old one."""
+    app = ctx.app
+    with write_transaction(app.db) as conn:
+        made = invitations.invite(conn, app.clock.now(), invitations.acting(conn, as_user),
+                                  producer, account, days, public_url=app.settings.public_url,
+                                  default_days=app.settings.invitation_days)
+    emit({"link": made.link, "account": made.account, "producer": made.producer_id,
+          "expires_at": local(made.expires_at).isoformat()}, as_json, lambda v: v["link"])

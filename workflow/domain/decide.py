@@ -102,7 +102,8 @@ def wrong_state(f: Facts, lc: states.Lifecycle) -> WrongState:
 
 
 def dry_run(case: dict[str, Any], actor: Actor, now: datetime, certificate: Loader,
-            clocks: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+            clocks: list[dict[str, Any]], settings: Settings,
+            context: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every trigger of the case's rule version (and of the version a floating start would
     follow) put through :func:`screen` with no event data: ``allowed``, the guards and the
     input still needed, or ``why_code``/``why_params`` of the refusal."""
@@ -112,6 +113,8 @@ def dry_run(case: dict[str, Any], actor: Actor, now: datetime, certificate: Load
     out = []
     for trigger in triggers:
         facts = facts_for(case, Event(case["code"], trigger, actor), now, settings, clocks)
+        for key, value in (context or {}).items():  # uploaded kinds, the pending certificate
+            setattr(facts, key, value)
         try:
             rows, needs = screen(facts, certificate, dry_run=True)
         except OcopError as error:

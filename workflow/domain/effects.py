@@ -8,6 +8,7 @@ table's rows name (``outcomes``), between the two.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import states
@@ -19,13 +20,17 @@ from states.model import (
     TERMINAL_STATES,
     WITHDRAWN,
 )
-from workflow.domain import explain
+from workflow.clock import local
+from workflow.domain import councils, explain, guards
 from workflow.domain.facts import Facts
-from workflow.domain.plan import Issue, Plan
+from workflow.domain.plan import Issue, Plan, with_decision
 from workflow.domain.scoring import capped, mean_score, parse_sheets, stars_for
-from workflow.errors import GuardFailed
+from workflow.errors import GuardFailed, InvalidInput
 
 __all__ = ["HANDLERS", "SETTLERS", "Issue", "Plan", "plan", "settle"]
+
+# Triggers whose sheets are a council's: their ``scored_on`` is the day it scored.
+SCORING = ("record_district_score", "record_city_score", "record_commune_prescore")
 
 
 def plan(facts: Facts) -> Plan:
@@ -44,10 +49,45 @@ def settle(facts: Facts, decided: Plan, dest: str | None) -> Plan:
         SETTLERS[trigger](facts, decided)
     if trigger in HANDLERS:
         explain.annotate(facts, decided)  # why: a reason code the console renders in words
+    _decision(facts, decided)
     _reevaluation_fate(facts, decided)
-    if decided.issue is not None and facts.certificate is not None:  # audited, never silent
+    if decided.issue is not None and facts.certificate is not None \
+            and decided.issue.decision_date is not None:  # audited, never silent
         decided.audit["certificate_superseded"] = facts.certificate["number"]
     return decided
+
+
+def scored_on(f: Facts) -> date:
+    """The day the council scored: the event's ``scored_on`` (not in the future), else the day
+    the event is entered."""
+    today = local(f.now).date()
+    raw = f.data.get("scored_on")
+    if raw is None:
+        return today
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("scored_on_invalid", got=raw) from None
+    if day > today:
+        raise InvalidInput("scored_on_future", date=day)
+    return day
+
+
+def _decision(f: Facts, p: Plan) -> None:
+    """A certificate the event issues carries the decision that came with it (then it is in
+    force from the decision's date), else it is pending. A decision given with an event that
+    issues no certificate is refused: it would be lost."""
+    decision = f.data.get("decision")
+    if p.issue is None:
+        if decision is not None:
+            raise InvalidInput("decision_without_certificate", trigger=f.event.trigger,
+                               state=p.dest or f.state)
+        return
+    day_scored = scored_on(f) if f.event.trigger in SCORING else local(f.now).date()
+    day = None if decision is None else guards.decision_date(f, decision["date"], day_scored)
+    p.issue = with_decision(p.issue, decision, day, day_scored)
+    if day is None:
+        p.audit["certificate_pending"] = True
 
 
 def _echo(f: Facts) -> dict[str, Any]:
@@ -76,8 +116,9 @@ def _reevaluation_fate(f: Facts, p: Plan) -> None:
 
 def _scored(f: Facts, level: str) -> tuple[Plan, float, int]:
     lc = states.lifecycle(f.rule_version)
-    sheets, mandatory = parse_sheets(f.data, lc.part_maxima, f.settings.min_score_sheets,
+    sheets, mandatory = parse_sheets(f.data, lc.part_maxima, f.settings.quorum_for(level),
                                      f.rule_version)
+    councils.check(f, sheets, level)
     score = mean_score(sheets)
     cap = f.case["star_cap"]
     stars = capped(stars_for(score), cap)
@@ -85,6 +126,9 @@ def _scored(f: Facts, level: str) -> tuple[Plan, float, int]:
              mandatory_ok=mandatory)
     p.audit = {"score": score, "stars": stars, "mandatory_ok": mandatory,
                "sheets": [{"member": s.member, "a": s.a, "b": s.b, "c": s.c} for s in sheets]}
+    if f.council is not None:
+        p.audit["council"] = f.council["id"]
+    p.audit["scored_on"] = scored_on(f).isoformat()
     if cap is not None:
         p.audit["star_cap"] = cap
     return p, score, stars
@@ -194,7 +238,9 @@ def settle_city_score(f: Facts, p: Plan) -> None:
 
 
 def record_central_result(f: Facts) -> Plan:
-    audit = {"passed": f.data["passed"], "decision_no": f.data["decision_no"]}
+    audit: dict[str, Any] = {"passed": f.data["passed"], "decision_no": f.data["decision_no"]}
+    if f.data.get("decision") is not None:
+        audit["decision"] = f.data["decision"]
     if f.data["passed"]:
         return Plan(updates={"stars": 5},
                     issue=Issue(5, "central", f.data["decision_no"]), audit=audit)
@@ -232,6 +278,20 @@ def revoke(f: Facts) -> Plan:
                 audit={**_echo(f), "certificate": number})
 
 
+def record_decision(f: Facts) -> Plan:
+    """The pending certificate's decision: in force from the decision's date, for 36 months
+    (the engine supersedes the certificate it replaces, if any)."""
+    cert = f.pending
+    assert cert is not None  # the guard ``pending_certificate`` holds
+    day = guards.decision_date(f, f.data["date"], cert["issued_on"])
+    decided = {"number": cert["number"], "decision_no": f.data["number"].strip(),
+               "decision_date": day, "decision_body": f.data["body"].strip()}
+    audit = {"certificate": cert["number"], "decision": {
+        "number": decided["decision_no"], "date": day.isoformat(),
+        "body": decided["decision_body"]}}
+    return Plan(decide=decided, audit=audit)
+
+
 def expire_certificate(f: Facts) -> Plan:
     """The certificate reached its date while the case is not in a state ``expire`` leaves:
     its status changes, audited on the case, and the case stays where it is."""
@@ -243,7 +303,7 @@ HANDLERS: dict[str, Callable[[Facts], Plan]] = {
     fn.__name__: fn for fn in (
         start_review, record_district_score, record_commune_prescore, verify_ip, record_no_ip,
         record_city_score, record_central_result, request_completion, resubmit, submit, expire,
-        revoke, expire_certificate, open_reevaluation,
+        revoke, expire_certificate, open_reevaluation, record_decision,
     )
 }
 # What a routed trigger does once the machine chose its row.

@@ -55,6 +55,12 @@ class Facts:
     rule_version: str
     certificate: dict[str, Any] | None = None
     open_deadlines: list[dict[str, Any]] = field(default_factory=list)
+    # The council the scoring event names (``councils`` row), loaded by the engine.
+    council: dict[str, Any] | None = None
+    # The document kinds uploaded to the case (for ``submit``/``resubmit``).
+    uploaded_kinds: frozenset[str] = frozenset()
+    # The case's pending certificate (no decision yet), for ``record_decision``.
+    pending: dict[str, Any] | None = None
 
     @property
     def state(self) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
+import states
 from states.model import PRESCORE_CRITERIA, REEVALUATION_REASONS, REVOCATION_REASONS
 from states.schemas import MAX_COMPLETION_DAYS, MAX_DOCUMENTS
 from workflow.clock import local
+from workflow.config import Settings
 from workflow.domain.facts import Facts
 from workflow.domain.holders import HOLDER_RELATIONS, holder_key
 from workflow.errors import GuardFailed, InvalidInput
@@ -29,9 +32,20 @@ def documents_given(f: Facts) -> list[str]:
     return given
 
 
+def required_documents(settings: Settings, rule_version: str) -> tuple[str, ...]:
+    """The document kinds ``submit``/``resubmit`` need uploaded: the setting's, else the rule
+    version's catalogue (``states.documents``)."""
+    if settings.required_documents is not None:
+        return settings.required_documents
+    return states.lifecycle(rule_version).required_documents
+
+
 def dossier_complete(f: Facts) -> None:
-    have = set(f.case["dossier"].get("documents", [])) | set(documents_given(f))
-    missing = [doc for doc in f.settings.required_documents if doc not in have]
+    """Every required kind is *uploaded* (the engine loads the case's kinds); the document
+    codes an event may still list are recorded in the dossier, but prove nothing."""
+    documents_given(f)
+    missing = [doc for doc in required_documents(f.settings, f.rule_version)
+               if doc not in f.uploaded_kinds]
     if missing:
         raise GuardFailed("dossier_incomplete", case=f.code, documents=missing)
 
@@ -131,6 +145,44 @@ def withdrawal_allowed(f: Facts) -> None:
         raise GuardFailed("withdrawal_not_due", case=f.code)
 
 
+def pending_certificate(f: Facts) -> None:
+    """The case holds a certificate waiting for its decision (the one the event names, if it
+    names one)."""
+    cert = f.pending
+    if cert is None:
+        raise GuardFailed("no_pending_certificate", case=f.code)
+    named = f.data.get("certificate")
+    if named and named != cert["number"]:
+        raise GuardFailed("pending_certificate_other", case=f.code, got=named,
+                          number=cert["number"])
+
+
+def decision_date(f: Facts, raw: Any, scored_on: date) -> date:
+    """A decision's date: ISO 8601, not in the future, never before the council scored (it
+    may precede the day it is entered)."""
+    try:
+        day = date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise InvalidInput("decision_date_invalid", got=raw)
+    if day > local(f.now).date():
+        raise InvalidInput("decision_date_future", date=day)
+    if day < scored_on:
+        raise InvalidInput("decision_before_score", date=day, scored_on=scored_on)
+    return day
+
+
+def decision_valid(f: Facts) -> None:
+    """``record_decision``'s number, date and body (the date checked against the day the
+    pending certificate's council scored)."""
+    for key in ("number", "body"):
+        if not isinstance(f.data.get(key), str) or not f.data[key].strip():
+            raise InvalidInput("decision_fields_missing", fields=["number", "date", "body"])
+    scored_on = f.pending["issued_on"] if f.pending else local(f.now).date()
+    decision_date(f, f.data.get("date"), scored_on)
+
+
 def escalation_data(f: Facts) -> None:
     if not isinstance(f.data.get("deadline"), str) or not isinstance(f.data.get("level"), int):
         raise InvalidInput("escalation_data_invalid")
@@ -141,6 +193,7 @@ GUARDS: dict[str, Guard] = {
         dossier_complete, reason_required, completion_days, prescore_criteria,
         ip_certificate, central_decision, reevaluation_reason, certificate_past_validity,
         revocation_reason, withdrawal_allowed, escalation_data, holds_valid_certificate,
+        pending_certificate, decision_valid,
     )
 }
 
@@ -149,7 +202,7 @@ GUARDS: dict[str, Guard] = {
 # the "what may I do" dry run has none, so when one of these fails there the act is open but
 # needs input; every other guard reads the case and refuses in the dry run as in the event.
 NEEDS_INPUT = frozenset({
-    "dossier_complete", "reason_required", "completion_days", "prescore_criteria",
+    "decision_valid", "reason_required", "completion_days", "prescore_criteria",
     "ip_certificate", "central_decision", "reevaluation_reason", "revocation_reason",
     "escalation_data",
 })

@@ -32,6 +32,8 @@ FORMAT = "ocop-checkpoint/1"
 
 
 def _day(value: Any) -> str:
+    if value is None:  # a pending certificate's validity
+        return ""
     return value if isinstance(value, str) else str(value.isoformat())
 
 

@@ -73,6 +73,15 @@ def apply(conn: Connection, f: Facts, dest: str | None, issued_valid_to: date | 
         conn.execute(stmt.INSERT_DEADLINE, new)
 
 
+def decided(conn: Connection, f: Facts, valid_to: date) -> None:
+    """``record_decision``: the certificate now in force has its notices and its expiry
+    counted from its decision; the clocks of the one it replaced are cancelled."""
+    _set(conn, [d for d in f.open_deadlines if d["kind"] in CERT_KINDS], CANCELLED)
+    new = certificate_clocks(f.case["id"], valid_to, f.now)
+    if new:
+        conn.execute(stmt.INSERT_DEADLINE, new)
+
+
 def _set(conn: Connection, rows: list[dict[str, Any]], status: str) -> None:
     if rows:
         conn.execute(stmt.SET_DEADLINES, {"ids": [r["id"] for r in rows], "status": status})

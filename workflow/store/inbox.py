@@ -7,7 +7,10 @@ is the user's work when its state is the source of a row of its rule version tha
 user's role (triggers only the system fires do not count) and the case is in the user's scope
 (:func:`workflow.domain.permissions.scope_problem`). ``allowed`` also runs the guards, but every
 guard of an act that counts as work reads the event's data (``guards.NEEDS_INPUT``): such an act
-is open and "needs input", never refused, so the SQL need not repeat them.
+is open and "needs input", never refused, so the SQL need not repeat them. Two guards read the
+case's own rows instead: ``record_decision`` is work only where the case holds a pending
+certificate (an ``EXISTS`` here), and a draft whose required documents are not uploaded yet is
+its producer's work all the same (uploading them is the work; ``allowed`` says what is missing).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, false, not_, or_
+from sqlalchemy import and_, exists, false, not_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 import states
@@ -23,7 +26,7 @@ from states.model import DISCRETIONARY_TRIGGERS
 from workflow.clock import local
 from workflow.domain.facts import Actor
 from workflow.domain.permissions import CITY_WIDE, acting_roles, ended_reason
-from workflow.store.schema import cases
+from workflow.store.schema import cases, certificates
 
 # States whose rule version is not fixed yet: ``allowed`` reads them under today's version.
 FLOATING = ("registered", "reevaluation")
@@ -39,13 +42,29 @@ def acting_states(lc: states.Lifecycle, role: str, on: date | None = None,
     return tuple(sorted({
         r.source for r in lc.transitions
         if role in (r.roles if on is None else acting_roles(r.roles, on, successor))
-        and r.trigger not in DISCRETIONARY_TRIGGERS}))
+        and r.trigger not in DISCRETIONARY_TRIGGERS and r.trigger != DECIDE}))
+
+
+DECIDE = "record_decision"  # work where a certificate waits for its decision
+
+
+def deciding(role: str) -> ColumnElement[bool]:
+    """The case holds a pending certificate, in a state ``role`` records its decision from."""
+    parts = [and_(cases.c.rule_version == v, cases.c.state.in_(sources))
+             for v, lc in states.LIFECYCLES.items()
+             if (sources := tuple(r.source for r in lc.rows(DECIDE) if role in r.roles))]
+    if not parts:
+        return false()
+    pending = exists().where(certificates.c.case_id == cases.c.id,
+                             certificates.c.status == "pending")
+    return and_(or_(*parts), pending)
 
 
 def has_work(role: str) -> bool:
     """Whether ``role`` can ever act on a case (supervisors and administrators only read)."""
     return role not in ("supervisor", "admin") and any(
-        acting_states(lc, role) for lc in states.LIFECYCLES.values())
+        acting_states(lc, role) or any(role in r.roles for r in lc.rows(DECIDE))
+        for lc in states.LIFECYCLES.values())
 
 
 def in_scope(actor: Actor) -> ColumnElement[bool]:
@@ -81,7 +100,7 @@ def work_condition(actor: Actor, now: datetime,
     state_ok = or_(and_(not_(floating), by_version(actor.role, day, successor)),
                    and_(floating, cases.c.state.in_(
                        acting_states(today, actor.role, day, successor))))
-    return and_(state_ok, in_scope(actor))
+    return and_(or_(state_ok, deciding(actor.role)), in_scope(actor))
 
 
 def view_of(role: str, view: str | None, state: str | None) -> str:

@@ -66,6 +66,8 @@ class CertRow(NamedTuple):
     issued_on: Any  # a date (PostgreSQL) or its ISO text (SQLite's driver)
     valid_to: Any
     decision_no: str | None
+    decision_date: Any
+    decision_body: str | None
     signature: str | None
 
 
@@ -76,8 +78,8 @@ CASES_SQL = ("SELECT c.id, c.code, c.audit_seq, c.audit_head, c.audit_seal, c.st
              "FROM cases c JOIN producers p ON p.id = c.producer_id "
              "WHERE c.id BETWEEN {lo} AND {hi} ORDER BY c.id")
 CERTS_SQL = ("SELECT case_id, number, status, stars, level, rule_version, issued_on, valid_to, "
-             "decision_no, signature FROM certificates WHERE case_id BETWEEN {lo} AND {hi} "
-             "ORDER BY case_id, id")
+             "decision_no, decision_date, decision_body, signature FROM certificates "
+             "WHERE case_id BETWEEN {lo} AND {hi} ORDER BY case_id, id")
 # Below this many cases one process walks them all; above, one worker per processor.
 PARALLEL_FROM = 20_000
 

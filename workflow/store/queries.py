@@ -15,6 +15,7 @@ from workflow.domain import decide
 from workflow.domain.facts import Actor
 from workflow.domain.outbox import FAILED, PRODUCER_KINDS, status_url
 from workflow.errors import InvalidInput, NotFound, render
+from workflow.store import documents
 from workflow.store.schema import audit_entries, cases, certificates, deadlines, producers
 from workflow.store.schema import outbox as outbox_rows
 
@@ -35,7 +36,17 @@ def certificate_json(row: Any) -> dict[str, Any] | None:
         return None
     return {"number": row.number, "stars": row.stars, "level": row.level,
             "rule_version": row.rule_version, "issued_on": row.issued_on.isoformat(),
-            "valid_to": row.valid_to.isoformat(), "status": row.status}
+            "valid_to": row.valid_to.isoformat() if row.valid_to else None,
+            "status": row.status, "decision": decision_json(row._mapping)}
+
+
+def decision_json(row: Any) -> dict[str, Any] | None:
+    """A certificate's decision (number, date, body), or None while none is recorded."""
+    if row.get("decision_no") is None and row.get("decision_date") is None:
+        return None
+    day = row.get("decision_date")
+    return {"number": row.get("decision_no"), "date": day.isoformat() if day else None,
+            "body": row.get("decision_body")}
 
 
 def history(conn: Connection, case_id: int) -> list[dict[str, Any]]:
@@ -174,8 +185,13 @@ def allowed(conn: Connection, code: str, actor: Actor, now: datetime, lang: str 
     clocks = [dict(r._mapping) for r in conn.execute(
         select(deadlines).where(deadlines.c.case_id == c["id"], deadlines.c.status.in_(LIVE))
         .order_by(deadlines.c.id))]
+    pending = conn.execute(select(certificates).where(certificates.c.case_id == c["id"],
+                                                      certificates.c.status == "pending")
+                           .order_by(certificates.c.id.desc()).limit(1)).first()
+    context = {"uploaded_kinds": documents.kinds(conn, c["id"]),
+               "pending": dict(pending._mapping) if pending else None}
     out = decide.dry_run(c, actor, now, lambda: dict(cert._mapping) if cert else None, clocks,
-                         settings or Settings())
+                         settings or Settings(), context)
     for item in out:
         if not item["allowed"]:
             item["why"] = render(item["why_code"], item["why_params"], lang)

@@ -24,7 +24,7 @@ from workflow.errors import clause
 # The case fields an entry's effects may set, replayed and compared with the case row.
 FIELDS = ("score", "stars", "star_cap", "product_group")
 CERT_FIELDS = ("stars", "level", "rule_version", "issued_on", "valid_to", "decision_no",
-               "signature")
+               "decision_date", "decision_body", "signature")
 
 
 def certificate_fields(row: dict[str, Any]) -> dict[str, Any]:
@@ -59,18 +59,33 @@ class Replayed:
         self.fields.update(effects.get("set") or {})
         ended = effects.get("ended")
         issued = effects.get("issued")
-        if ended or issued:
-            for cert in self.certificates.values():
-                if cert["status"] == "valid":
-                    cert["status"] = ended or "superseded"
+        decided = effects.get("decided")
+        if ended:
+            self._mark(("valid",), ended)
         if issued:
-            self.certificates[issued["number"]] = {**issued, "status": "valid", "seq": seq}
+            # Issued with its decision, it replaces the valid and pending certificates; issued
+            # pending, only an earlier pending one (the one in force stays until its decision).
+            status = issued.get("status", "valid")
+            self._mark(("valid", "pending") if status == "valid" else ("pending",),
+                       "superseded")
+            self.certificates[issued["number"]] = {**issued, "status": status, "seq": seq}
+        if decided:
+            self._mark(("valid",), "superseded")
+            cert = self.certificates.get(decided["number"])
+            if cert is None or cert["status"] != "pending":
+                return clause("break_effects_malformed")
+            cert.update({**decided, "status": "valid", "seq": seq})
         elif self.partial and isinstance(data.get("certificate"), str) \
                 and trigger not in ("expire", "revoke", "expire_certificate"):
             # Before effects were recorded the entry named only the number it issued.
             self.certificates[data["certificate"]] = {"number": data["certificate"],
                                                       "status": None, "seq": seq}
         return _score_problem(data)
+
+    def _mark(self, statuses: tuple[str, ...], status: str) -> None:
+        for cert in self.certificates.values():
+            if cert["status"] in statuses:
+                cert["status"] = status
 
 
 def _score_problem(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -97,7 +112,8 @@ def fold(entries: list[Any], upto: int | None = None) -> tuple[Replayed, Any]:
             break
         text = entry.data
         if text is None or (entry.seq > 1 and '"effects":{}' in text
-                            and '"sheets"' not in text and '"certificate"' not in text):
+                            and '"sheets"' not in text and '"certificate"' not in text
+                            and '"decided"' not in text):
             # Nothing to fold but the state: a million of these are walked per verify.
             replayed.seq, replayed.state = entry.seq, entry.to_state
             replayed.rule_version = entry.rule_version

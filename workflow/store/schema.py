@@ -84,6 +84,8 @@ users = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", TS, nullable=False),
     Column("created_by", String(120)),
+    # A producer's own console password (argon2id), set through an invitation; migration 0005.
+    Column("password_hash", String(200)),
     Column("token_expires_at", TS),
     Column("last_used_at", TS),
     Column("disabled_at", TS),
@@ -183,6 +185,18 @@ cases = Table(
     Column("updated_at", TS, nullable=False),
 )
 
+# Scoring councils (DOMAIN.md §9): a level, a unit (by key), a year and its members.
+councils = Table(
+    "councils", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("level", String(10), nullable=False),  # commune | district | city
+    Column("unit_code", String(16), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("members", JSON, nullable=False),  # names as given, NFC
+    Column("created_by", String(120), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
 score_sheets = Table(
     "score_sheets", metadata,
     Column("id", Integer, primary_key=True),
@@ -197,6 +211,9 @@ score_sheets = Table(
     Column("mandatory_ok", Boolean, nullable=False),
     Column("rule_version", String(8), nullable=False),
     Column("recorded_at", TS, nullable=False),
+    # The council whose member this is, and who typed the sheet in (migration 0005).
+    Column("council_id", Integer, ForeignKey("councils.id")),
+    Column("entered_by", String(120)),
 )
 
 certificates = Table(
@@ -207,13 +224,49 @@ certificates = Table(
     Column("stars", Integer, nullable=False),
     Column("level", String(16), nullable=False),
     Column("rule_version", String(8), nullable=False),
+    # The day the certificate was entered; its 36 months run from the decision's date.
     Column("issued_on", Date, nullable=False),
-    Column("valid_to", Date, nullable=False),
-    Column("status", String(16), nullable=False),
+    # NULL while the certificate is pending (no decision recorded yet: DOMAIN.md §9).
+    Column("valid_to", Date),
+    Column("status", String(16), nullable=False),  # pending|valid|superseded|expired|revoked
     Column("decision_no", String(80)),
+    Column("decision_date", Date),
+    Column("decision_body", String(200)),
     Column("created_at", TS, nullable=False),
     # Ed25519 over the fields the certificate states (workflow/store/seal.py), base64.
     Column("signature", String(120)),
+)
+
+# The dossier's documents: one row per uploaded version, the bytes content-addressed on disk
+# ($OCOP_HOME/documents/<sha256[:2]>/<sha256>); each upload is an audit entry of its case.
+documents = Table(
+    "documents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("media_type", String(40), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("uploaded_by", String(120), nullable=False),
+    Column("uploaded_at", TS, nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    UniqueConstraint("case_id", "kind", "version"),
+)
+
+# One-time, expiring links that let a producer set up their own console access.
+invitations = Table(
+    "invitations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("producer_id", Integer, ForeignKey("producers.id"), nullable=False, index=True),
+    Column("name", String(120), nullable=False),  # the account name it sets up
+    Column("created_by", String(120), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("used_at", TS),
+    Column("user_id", Integer, ForeignKey("users.id")),
 )
 
 audit_entries = Table(

@@ -182,12 +182,18 @@ def certificate_payload(cert: dict[str, Any], case_code: str, product: str,
     """What a certificate's signature covers: every field printed on it."""
     def day(value: Any) -> str:
         return value.isoformat() if isinstance(value, date) else str(value)
-    return canonical({
+    fields = {
         "number": cert["number"], "case": case_code, "product": product, "producer": producer,
         "stars": cert["stars"], "level": cert["level"], "rule_version": cert["rule_version"],
         "issued_on": day(cert["issued_on"]), "valid_to": day(cert["valid_to"]),
         "decision_no": cert.get("decision_no"),
-    }).encode()
+    }
+    # The decision's date and body (migration 0005) where the certificate has them: a
+    # certificate signed before they existed keeps the payload it was signed over.
+    for key in ("decision_date", "decision_body"):
+        if cert.get(key) is not None:
+            fields[key] = day(cert[key])
+    return canonical(fields).encode()
 
 
 def backfill(conn: Connection, keys: Keys) -> tuple[int, int]:

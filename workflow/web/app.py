@@ -13,12 +13,25 @@ from fastapi.staticfiles import StaticFiles
 
 from workflow import demo
 from workflow.bootstrap import App, bootstrap
-from workflow.web.api import admin, cases, certificates_pdf, problems, public, units, users
+from workflow.web.api import (
+    admin,
+    cases,
+    certificates_pdf,
+    problems,
+    public,
+    units,
+    users,
+)
+from workflow.web.api import councils as api_councils
+from workflow.web.api import documents as api_documents
+from workflow.web.api import invitations as api_invitations
 from workflow.web.api.config import ApiConfig
 from workflow.web.api.limits import BodyLimit
 from workflow.web.api.metrics import Metrics, Timing
 from workflow.web.api.models import Problem
-from workflow.web.console import accounts
+from workflow.web.console import accounts, producer
+from workflow.web.console import councils as console_councils
+from workflow.web.console import documents as console_documents
 from workflow.web.console import routes as console
 from workflow.web.console.render import STATIC, Pages
 from workflow.web.security import SecurityHeaders
@@ -44,7 +57,10 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     api.state.throttle = SignInThrottle(config)  # console sign-in failures, per account/address
     problems.install(api)
     for router in (cases.router, admin.router, users.router, units.router, public.router,
-                   certificates_pdf.router, console.router, accounts.router):
+                   certificates_pdf.router, api_documents.router, api_councils.router,
+                   api_invitations.router,
+                   console.router, accounts.router, console_documents.router,
+                   console_councils.router, producer.router):
         api.include_router(router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_api_route("/", lambda: RedirectResponse("/console", 303), include_in_schema=False)

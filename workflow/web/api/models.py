@@ -56,14 +56,25 @@ class EventIn(Strict):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class Decision(BaseModel):
+    """The People's Committee (or ministry) decision that puts a certificate in force."""
+
+    number: str | None
+    date: str | None
+    body: str | None
+
+
 class Certificate(BaseModel):
     number: str
     stars: int
     level: str
     rule_version: str
-    issued_on: str
-    valid_to: str
-    status: str
+    issued_on: str = Field(description="the day its council scored")
+    valid_to: str | None = Field(description="the last valid day: 36 months from the "
+                                 "decision's date; null while the certificate is pending")
+    status: str = Field(description="pending (no decision yet), valid, superseded, expired or "
+                        "revoked")
+    decision: Decision | None = None
 
 
 class Deadline(BaseModel):
@@ -213,7 +224,8 @@ class CertificateCheck(BaseModel):
     level: str
     rule_version: str
     issued_on: str
-    valid_to: str
+    valid_to: str | None
+    decision: Decision | None = None
     product: str
     producer: str
     checked_on: str

@@ -78,12 +78,16 @@ def certificate_check(app: App, number: str) -> dict[str, Any]:
         log.warning("certificate_not_authentic", number=number, case=problem.case_code,
                     seq=problem.seq, problem=problem.problem)
     today = local(app.clock.now()).date()
-    valid = (problem is None and cert["status"] == "valid"
-             and cert["issued_on"] <= today <= cert["valid_to"])
+    # Pending (no decision yet) is never valid; valid from the decision's date (DOMAIN.md §9).
+    start = cert["decision_date"] or cert["issued_on"]
+    valid = (problem is None and cert["status"] == "valid" and cert["valid_to"] is not None
+             and start <= today <= cert["valid_to"])
     return {"number": cert["number"], "valid_today": valid, "authentic": problem is None,
             "status": cert["status"] if cert["status"] != "valid" or valid else "expired",
             "stars": cert["stars"], "level": cert["level"], "rule_version": cert["rule_version"],
-            "issued_on": cert["issued_on"].isoformat(), "valid_to": cert["valid_to"].isoformat(),
+            "issued_on": cert["issued_on"].isoformat(),
+            "valid_to": cert["valid_to"].isoformat() if cert["valid_to"] else None,
+            "decision": queries.decision_json(cert),
             "product": cert["product"], "producer": cert["producer"],
             "checked_on": today.isoformat()}
 

@@ -17,6 +17,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from limits.errors import StorageError
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 import states
@@ -36,6 +37,8 @@ from workflow.web.api.auth import AUDITORS, require_role
 from workflow.web.api.cases import check_case_read
 from workflow.web.api.config import ApiConfig
 from workflow.web.api.problems import from_error, http_status
+from workflow.web.console import councils as console_councils
+from workflow.web.console import documents as console_documents
 from workflow.web.console import forms, views
 from workflow.web.console.render import pages_of, request_lang
 from workflow.web.throttle import SignInThrottle
@@ -228,15 +231,27 @@ def sign_in_form(request: Request) -> Response:
 
 
 def open_session(request: Request, name: str, token: str) -> tuple[str, datetime]:
-    """Check that ``token`` is the API token of user ``name`` and open a session for them: the
-    secret for the cookie and when the session expires. Refused (``Unauthenticated``) for an
-    unknown name or a token not theirs with one sentence for both (which was wrong is not
-    said); a disabled account or an expired token only once the right token was given."""
+    """Check that ``token`` is the API token of user ``name``, or the password of a producer
+    who set one up through an invitation, and open a session for them: the secret for the
+    cookie and when the session expires. Refused (``Unauthenticated``) for an unknown name or
+    a secret not theirs with one sentence for both (which was wrong is not said, and a wrong
+    name costs the same password check as a wrong password); a disabled account or an expired
+    token only once the right secret was given."""
     app, config = ocop(request), config_of(request)
+    with app.db.connect() as conn:
+        row = conn.execute(registry.user_query().where(users.c.name == name)).first()
+    # The password check is slow by design: outside the write transaction.
+    token_right = row is not None and hmac.compare_digest(row.token_hash,
+                                                          registry.token_hash(token))
+    password_right = not token_right and registry.password_matches(
+        row.password_hash if row is not None else None, token)
+    if row is None or not (token_right or password_right):
+        raise Unauthenticated("signin_failed")
     now = app.clock.now()
     with write_transaction(app.db) as conn:
-        row = conn.execute(registry.user_query().where(users.c.name == name)).first()
-        if row is None or not hmac.compare_digest(row.token_hash, registry.token_hash(token)):
+        # read again in the write: disabled or deleted since, it is refused as it is now
+        row = conn.execute(select(users).where(users.c.id == row.id)).first()
+        if row is None:
             raise Unauthenticated("signin_failed")
         if row.disabled_at is not None:
             raise Unauthenticated("signin_disabled", user=name)
@@ -386,6 +401,8 @@ def case_context(request: Request, actor: Actor, secret: str, code: str) -> dict
         check_case_read(actor, queries.case_row(conn, code))
         view = queries.case_view(conn, code, app.settings.public_url)
         allowed = queries.allowed(conn, code, actor, app.clock.now(), settings=app.settings)
+        dossier = console_documents.panel(conn, app, actor, view, request_lang(request))
+        council_choices = console_councils.choices(conn, view)
     lc = states.lifecycle(view["rule_version"])
     path = [(h["from"], h["to"]) for h in view["history"] if h["from"] and h["from"] != h["to"]]
     lang = request_lang(request)
@@ -400,7 +417,7 @@ def case_context(request: Request, actor: Actor, secret: str, code: str) -> dict
     return {"actor": actor, "case": view, "actions": actions, "diagram": svg,
             "why": explain.latest(view["history"], lang),
             "maxima": dict(zip("abc", lc.part_maxima, strict=True)),
-            "documents": app.settings.required_documents, "csrf": csrf_for(secret),
+            "dossier": dossier, "councils": council_choices, "csrf": csrf_for(secret),
             "form_key": uuid.uuid4().hex, "forms": forms, "criteria": PRESCORE_CRITERIA}
 
 
