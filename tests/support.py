@@ -81,6 +81,30 @@ CERTIFYING = ("record_district_score", "record_city_score", "record_no_ip",
               "record_central_result")
 
 
+def decision_of(day: date) -> dict[str, str]:
+    """A People's Committee decision dated ``day``."""
+    return {"number": f"{day:%d%m}/QĐ-UBND", "date": day.isoformat(),
+            "body": "UBND thành phố Hà Nội"}
+
+
+def apply_decided(app: App, event: Event) -> Applied:
+    """Apply ``event``; one that may certify carries the People's Committee decision of the
+    app's today unless its data has one: where it issues no certificate the engine refuses a
+    decision before writing anything, and it is applied without one."""
+    data = event.data
+    if event.trigger not in CERTIFYING or "decision" in data:
+        return app.engine.apply(event)
+    decision = decision_of(local(app.clock.now()).date())
+    if event.trigger == "record_central_result" and isinstance(data.get("decision_no"), str):
+        decision["number"] = data["decision_no"]  # the ministry's decision
+    try:
+        return app.engine.apply(replace(event, data={**data, "decision": decision}))
+    except InvalidInput as error:
+        if error.code != "decision_without_certificate":
+            raise
+    return app.engine.apply(event)
+
+
 def make_app(url: str, clock: FixedClock | None = None, **settings: Any) -> App:
     db = make_engine(url)
     upgrade(db)
@@ -163,19 +187,10 @@ class World:
         of today unless the data has one (or ``decide_at_once`` is off): where it issues no
         certificate the engine refuses a decision before writing anything, and it is fired
         without one. Tests of pending certificates give ``decide_at_once = False``."""
-        data = dict(data or {})
-        if self.decide_at_once and trigger in CERTIFYING and "decision" not in data:
-            decision = self.decision()
-            if trigger == "record_central_result" and isinstance(data.get("decision_no"), str):
-                decision["number"] = data["decision_no"]  # the ministry's decision
-            try:
-                return self.app.engine.apply(Event(
-                    code, trigger, self.actors[who], {**data, "decision": decision},
-                    reason, **kw))
-            except InvalidInput as error:
-                if error.code != "decision_without_certificate":
-                    raise
-        return self.app.engine.apply(Event(code, trigger, self.actors[who], data, reason, **kw))
+        event = Event(code, trigger, self.actors[who], dict(data or {}), reason, **kw)
+        if not self.decide_at_once:
+            return self.app.engine.apply(event)
+        return apply_decided(self.app, event)
 
     def upload(self, code: str, *kinds: str, who: str = "producer1") -> None:
         """Upload a small PDF as each of ``kinds`` to the case's dossier."""
@@ -185,6 +200,4 @@ class World:
 
     def decision(self, day: date | None = None) -> dict[str, str]:
         """A People's Committee decision dated ``day`` (today on the test clock)."""
-        day = day or local(self.clock.now()).date()
-        return {"number": f"{day:%d%m}/QĐ-UBND", "date": day.isoformat(),
-                "body": "UBND thành phố Hà Nội"}
+        return decision_of(day or local(self.clock.now()).date())

@@ -340,8 +340,9 @@ class _Stepper:
         needed = (*states.lifecycle(rules).required_documents,
                   *required_documents(self.sim.settings, rules))
         for kind in dict.fromkeys(needed):
-            documents.add(self.sim, actor, code, kind, f"{kind}.pdf",
-                          document_pdf(label("document", kind, "vi"), CASES[key][0]))
+            title = label("document", kind, "vi")
+            documents.add(self.sim, actor, code, kind, f"{title}.pdf",
+                          document_pdf(title, CASES[key][0]))
 
     def _council(self, conn: Connection, at: datetime, key: str, trigger: str, actor: Actor,
                  data: dict[str, Any]) -> dict[str, Any]:

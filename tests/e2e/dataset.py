@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 import states
-from tests.support import DOCS
+from tests.support import DOCS, apply_decided
 from tests.unit.lifecycle_support import CRITERIA, ROUTE_SCORES, path_to, sheet_parts
 from workflow import registry, remap
 from workflow.bootstrap import App
@@ -227,7 +227,7 @@ class Builder:
         who, data, reason = event_data(case.version, trigger, source, dest)
         if who == "district1" and self.clock.now() >= REORGANISATION:
             who = "commune1"  # the districts' successor (OCOP_DISTRICT_SUCCESSOR=commune)
-        self.app.engine.apply(Event(case.code, trigger, self.actors[who], data, reason))
+        apply_decided(self.app, Event(case.code, trigger, self.actors[who], data, reason))
 
     def _describe(self, data: DataSet) -> None:
         """Fill in each case's status token and certificate; check every state is there."""

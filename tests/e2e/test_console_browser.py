@@ -55,6 +55,9 @@ def browser(tmp_path: Path) -> Iterator[BrowserContext]:
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    # Headless Chromium can place the next click wrongly after a full-page capture of a long
+    # page (it lands on <main>); back at the top, clicks go where they are aimed.
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def sign_in(page: Page, base_url: str, world: World, who: str) -> None:

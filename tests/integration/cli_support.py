@@ -100,6 +100,10 @@ def open_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("OCOP_SIMULATION", "1")
     monkeypatch.setenv("OCOP_NOW", NOW)
     monkeypatch.delenv("OCOP_BROKER_URL", raising=False)
+    # The suites about other commands score without naming a council and submit with nothing
+    # uploaded; test_cli_end_to_end (and the councils' and documents' own) run the defaults.
+    monkeypatch.setenv("OCOP_COUNCIL_REQUIRED", "0")
+    monkeypatch.setenv("OCOP_REQUIRED_DOCUMENTS", "")
     run = Ocop(capsys, url)
     run.ok("db", "upgrade")
     assert run.ok("producers", "add", "HTX Tương Cự Đà", "--kind", "cooperative",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -52,11 +53,14 @@ def test_register_prints_the_case_code_and_its_json_is_the_case(ocop: Ocop) -> N
 def test_advance_and_show_json_carry_the_certificate_deadlines_and_history(ocop: Ocop) -> None:
     """A certified case's JSON holds its certificate, clocks and every audit entry."""
     code = to_city_rating(ocop)
-    case = ocop.ok("cases", "advance", code, "record_city_score", "--as", "city",
-                   "--data", sheets((35, 20, 25)), "--json").json()
+    decision = {"number": "2786/QĐ-UBND", "date": "2025-09-03", "body": "UBND thành phố Hà Nội"}
+    case = ocop.ok("cases", "advance", code, "record_city_score", "--as", "city", "--data",
+                   json.dumps({**json.loads(sheets((35, 20, 25))), "decision": decision}),
+                   "--json").json()
     assert set(case) >= CASE_KEYS and case["state"] == "certified"
     assert set(case["certificate"]) >= CERT_KEYS
     assert (case["certificate"]["stars"], case["certificate"]["valid_to"]) == (4, "2028-09-02")
+    assert case["certificate"]["decision"] == decision
     assert {"kind", "due_at", "paused"} <= set(case["deadlines"][0])
     assert [h["seq"] for h in case["history"]] == [1, 2, 3, 4, 5, 6]
     assert all(h["at"].endswith("+07:00") for h in case["history"])
@@ -181,8 +185,11 @@ def test_refusals_by_state_role_scope_and_guard_exit_4(ocop: Ocop) -> None:
     line = ocop.refused(4, "cases", "advance", code, "submit", "--as", "producer2",
                         "--data", json.dumps(DOCS))
     assert "a producer acts only on their own cases" in line
-    line = ocop.refused(4, "cases", "advance", code, "submit", "--as", "producer1")
-    assert "lacks" in line and "documents" in line
+    os.environ["OCOP_REQUIRED_DOCUMENTS"] = "registration_form"
+    line = ocop.refused(4, "cases", "advance", code, "submit", "--as", "producer1",
+                        "--data", json.dumps(DOCS))
+    assert "not uploaded yet" in line and words("document", "registration_form") in line
+    os.environ["OCOP_REQUIRED_DOCUMENTS"] = ""
     line = ocop.refused(4, "cases", "register", "--as", "supervisor", "--producer", "1",
                         "--product", "x", "--group", "food")
     assert "may not register" in line

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import BEFORE_2025, DOCS, make_app
+import states
+from tests.support import BEFORE_2025, TINY_PDF, make_app
 from tests.unit.lifecycle_support import assert_one_sentence
 from workflow import registry
 from workflow.store.db import write_transaction
@@ -41,6 +42,15 @@ class Shell:
         done = self.run(*args)
         assert done.returncode == 0, done.stderr
         return done.stdout
+
+
+def upload_dossier(sh: Shell, code: str, who: str) -> None:
+    """``ocop documents add`` for each kind the case's rule version requires."""
+    pdf = sh.home / "dossier.pdf"
+    pdf.write_bytes(TINY_PDF)
+    rules = json.loads(sh.ok("cases", "show", code, "--json"))["rule_version"]
+    for kind in states.lifecycle(rules).required_documents:
+        sh.ok("documents", "add", code, kind, str(pdf), "--as", who)
 
 
 @pytest.fixture(scope="module")
@@ -82,18 +92,31 @@ def test_a_148_product_goes_from_registration_to_a_district_3_star_certificate(
     sh = Shell(tmp_path, now="2025-03-04T09:00:00+07:00")
     code = sh.ok("cases", "register", "--as", "city1", "--producer", "2", "--product",
                  "Mây tre đan", "--group", "food", "--rules", "148").strip()
-    sh.ok("cases", "advance", code, "submit", "--as", "p2", "--data", json.dumps(DOCS))
+    refused = sh.run("cases", "advance", code, "submit", "--as", "p2")
+    assert refused.returncode == 4 and "not uploaded yet" in refused.stderr
+    upload_dossier(sh, code, "p2")
+    sh.ok("cases", "advance", code, "submit", "--as", "p2")
     sh.ok("cases", "advance", code, "start_review", "--as", "d1")
-    scores = {"sheets": [{"member": "a", "a": 25, "b": 15, "c": 20}], "mandatory_ok": True}
+    council = sh.ok("councils", "add", "--level", "district", "--unit", "Thanh Oai", "--year",
+                    "2025", "--member", "Bà Nguyễn Thị Lan", "--as", "d1").strip()
+    scores = {"council": int(council), "scored_on": "2025-02-28",
+              "sheets": [{"member": "bà nguyễn thị lan", "a": 25, "b": 15, "c": 20}],
+              "mandatory_ok": True,
+              "decision": {"number": "215/QĐ-UBND", "date": "2025-03-03",
+                           "body": "UBND huyện Thanh Oai"}}
     case = json.loads(sh.ok("cases", "advance", code, "record_district_score", "--as", "d1",
                             "--data", json.dumps(scores), "--json"))
     assert (case["state"], case["stars"], case["score"], case["rule_version"]) == (
         "certified", 3, 60.0, "148")
     assert (case["certificate"]["level"], case["certificate"]["stars"]) == ("district", 3)
     assert (case["district_code"], case["commune_code"]) == ("old:278", "old:10120")
-    assert case["certificate"]["valid_to"] == "2028-03-03"
+    # 36 months from the decision (3 March), entered a day later, scored on 28 February.
+    assert (case["certificate"]["issued_on"], case["certificate"]["valid_to"]) == (
+        "2025-02-28", "2028-03-02")
+    assert case["certificate"]["decision"] == {
+        "number": "215/QĐ-UBND", "date": "2025-03-03", "body": "UBND huyện Thanh Oai"}
     assert [h["trigger"] for h in case["history"]] == [
-        "register", "submit", "start_review", "record_district_score"]
+        "register", *["upload_document"] * 4, "submit", "start_review", "record_district_score"]
     assert json.loads(sh.ok("audit", "verify", "--json"))["ok"]
 
 
@@ -114,7 +137,8 @@ def test_a_deleted_last_entry_fails_audit_verify(sh: Shell) -> None:
     """Truncating a case's trail is found: non-zero exit naming the case and entry 2."""
     code = sh.ok("cases", "register", "--as", "p1", "--producer", "1", "--product", "x",
                  "--group", "food").strip()
-    sh.ok("cases", "advance", code, "submit", "--as", "p1", "--data", json.dumps(DOCS))
+    upload_dossier(sh, code, "p1")
+    sh.ok("cases", "advance", code, "submit", "--as", "p1")
     with sqlite3.connect(sh.home / "ocop.db") as db:
         db.execute("DELETE FROM audit_entries WHERE seq = 2")
     done = sh.run("audit", "verify")

@@ -74,7 +74,7 @@ def test_from_the_offices_link_to_a_new_application(api: TestClient, world: Worl
     assert page.status_code == 200, page.text
     assert "HTX Tương Cự Đà" in page.text and "htx-tuong" in page.text
     assert "Thiết lập tài khoản OCOP" in page.text and not codes_shown(page.text)
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["cache-control"] == "no-store"
     assert "Set up your OCOP account" in api.get(path, params={"lang": "en"}).text
     done = set_password(api, path)

@@ -206,8 +206,12 @@ def backfill(conn: Connection, keys: Keys) -> tuple[int, int]:
                      .values(audit_seal=bindparam("mark")),
                      [{"case_id": r.id, "mark": keys.seal(r.code, r.audit_seq, r.audit_head)}
                       for r in rows])
+    # The columns a certificate had at migration 0004 (later ones do not exist yet there).
+    c = certificates.c
     certs = conn.execute(
-        select(certificates, cases.c.code.label("case_code"), cases.c.product,
+        select(c.id, c.case_id, c.number, c.stars, c.level, c.rule_version, c.issued_on,
+               c.valid_to, c.status, c.decision_no, c.signature,
+               cases.c.code.label("case_code"), cases.c.product,
                producers.c.name.label("producer"))
         .join(cases, cases.c.id == certificates.c.case_id)
         .join(producers, producers.c.id == cases.c.producer_id)

@@ -47,9 +47,11 @@ SECRET_MAX = 100  # a link's secret is 43 characters; anything much longer is no
 # --- the invitation page ---------------------------------------------------------------------
 
 def private(response: Response) -> Response:
-    """A page whose address is a secret: not cached, and no referrer sent from it."""
+    """A page whose address is a secret: not cached, and its address never sent to another
+    site (``same-origin``: with ``no-referrer`` Chromium posts its form with ``Origin: null``,
+    which the same-site check must refuse)."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

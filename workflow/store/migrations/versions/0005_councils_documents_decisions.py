@@ -90,8 +90,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # ``valid_to`` stays nullable: a pending certificate (no decision yet) has none, and a
+    # downgrade must not fail on it nor invent a validity; 0004's code never writes NULL.
     with op.batch_alter_table('certificates') as batch:
-        batch.alter_column('valid_to', existing_type=sa.Date(), nullable=False)
         batch.drop_column('decision_body')
         batch.drop_column('decision_date')
     with op.batch_alter_table('users') as batch:
