@@ -85,7 +85,8 @@ def shared_rows(review_states: Iterable[str]) -> list[Transition]:
         *many("expire", [CERTIFIED, REEVALUATION], EXPIRED, roles(SYSTEM),
               ("certificate_past_validity",)),
         # The certificate ends at its date while the case is elsewhere: audited, not moved.
-        *many("expire_certificate", holding, None, roles(SYSTEM),
+        # … or while it is certified with its next certificate pending its decision (§9).
+        *many("expire_certificate", [CERTIFIED, *holding], None, roles(SYSTEM),
               ("holds_valid_certificate", "certificate_past_validity")),
         *many("revoke", [CERTIFIED, REEVALUATION, *holding], REVOKED, roles(CITY_OFFICER),
               ("revocation_reason", "holds_valid_certificate")),

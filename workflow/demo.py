@@ -52,9 +52,14 @@ EARLIEST_TODAY = datetime(2026, 11, 30, 9, 0, tzinfo=VIETNAM)
 TOKENS_FILE = "demo-tokens.txt"
 
 
+# The councils' members, in the order their sheets are given.
+MEMBERS = ("Bà Nguyễn Thị Lan", "Ông Trần Văn Hùng", "Bà Lê Thu Hà")
+
+
 def sheets(*totals: tuple[float, float, float], ok: bool = True) -> dict[str, Any]:
-    return {"sheets": [{"member": f"Thành viên {i}", "a": a, "b": b, "c": c}
-                       for i, (a, b, c) in enumerate(totals, 1)], "mandatory_ok": ok}
+    return {"sheets": [{"member": member, "a": a, "b": b, "c": c}
+                       for member, (a, b, c) in zip(MEMBERS, totals, strict=False)],
+            "mandatory_ok": ok}
 
 
 def decision(number: str, on: str, body: str = "UBND thành phố Hà Nội") -> dict[str, Any]:

@@ -26,7 +26,7 @@ from workflow.engine import WorkflowEngine
 from workflow.errors import GuardFailed, OcopError
 from workflow.relay import Relay
 from workflow.store.db import write_transaction
-from workflow.store.schema import cases, deadlines
+from workflow.store.schema import cases, certificates, deadlines
 from workflow.sweep_set import CLOSE, SET_BASED, Due, Fired, SetSweep
 
 log = structlog.get_logger("ocop.sweep")
@@ -171,7 +171,12 @@ class Sweeper:
 
 
 def _may_expire(conn: Connection, case_id: int) -> bool:
-    """Whether the case, as it stands now, is in a state its rules let ``expire`` leave."""
+    """Whether the case, as it stands now, is in a state its rules let ``expire`` leave, and
+    holds no certificate pending its decision (a re-evaluated product whose old certificate
+    ends before the new one's decision: the old one expires, the case waits for it)."""
     state, rules = conn.execute(select(cases.c.state, cases.c.rule_version)
                                 .where(cases.c.id == case_id)).one()
-    return state in states.lifecycle(rules).sources("expire")
+    pending = conn.execute(select(certificates.c.id).where(
+        certificates.c.case_id == case_id, certificates.c.status == "pending")
+        .limit(1)).first()
+    return pending is None and state in states.lifecycle(rules).sources("expire")

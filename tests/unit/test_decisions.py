@@ -21,6 +21,7 @@ from workflow.record import verify
 from workflow.store import queries
 from workflow.store.schema import certificates as certificate_rows
 from workflow.store.schema import deadlines
+from workflow.sweep import Sweeper
 from workflow.web.api.public import certificate_check
 
 TODAY = START.date()
@@ -204,3 +205,31 @@ def test_a_pending_certificate_set_valid_in_the_database_is_caught(world: World)
     assert not report.ok and report.first_break is not None
     assert report.first_break.case_code == code
     assert certificate_check(world.app, number)["authentic"] is False
+
+
+def test_the_old_certificate_ends_at_its_date_while_the_new_one_waits_for_its_decision(
+        world: World) -> None:
+    """A product re-evaluated late: its new certificate is still pending when the old one's
+    36 months run out. The sweep expires the old certificate (audited) and leaves the case
+    certified, so the decision can still be recorded; the product is then valid again."""
+    drive = Driver(world)
+    code = drive.reach("1489", "certified")
+    world.clock.advance(days=3 * 365 - 60)
+    world.fire(code, "open_reevaluation", "city", {"reason": "expiry"})
+    world.decide_at_once = False
+    for trigger, source, dest in [("start_review", "reevaluation", "commune_prescore"),
+                                  ("record_commune_prescore", "commune_prescore", "ip_check"),
+                                  ("verify_ip", "ip_check", "city_rating"),
+                                  ("record_city_score", "city_rating", "certified")]:
+        drive.step(code, "1489", trigger, source, dest)
+    world.clock.advance(days=70)
+    Sweeper(world.app.engine).run()
+    old, new = certs(world, code)
+    assert (old["status"], new["status"]) == ("expired", "pending")
+    assert case_row(world.app, code)["state"] == "certified"
+    with world.app.db.connect() as conn:
+        trail = [h["trigger"] for h in queries.case_view(conn, code)["history"]]
+    assert trail[-1] == "expire_certificate"
+    world.fire(code, "record_decision", "city", decision(local(world.clock.now()).date()))
+    assert certs(world, code)[1]["status"] == "valid"
+    record_intact(world.app)

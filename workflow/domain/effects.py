@@ -58,19 +58,9 @@ def settle(facts: Facts, decided: Plan, dest: str | None) -> Plan:
 
 
 def scored_on(f: Facts) -> date:
-    """The day the council scored: the event's ``scored_on`` (not in the future), else the day
-    the event is entered."""
-    today = local(f.now).date()
-    raw = f.data.get("scored_on")
-    if raw is None:
-        return today
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("scored_on_invalid", got=raw) from None
-    if day > today:
-        raise InvalidInput("scored_on_future", date=day)
-    return day
+    """The day the council scored (``councils.scoring_day``: the event's ``scored_on``, not in
+    the future, else the day the event is entered)."""
+    return councils.scoring_day(f)
 
 
 def _decision(f: Facts, p: Plan) -> None:

@@ -5,7 +5,6 @@ new token (shown once, on the page that answers), re-scope and delete — each a
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
@@ -23,11 +22,10 @@ from workflow.store.db import write_transaction
 from workflow.web.api.problems import http_status
 from workflow.web.console.render import request_lang
 from workflow.web.console.routes import (
-    cross_site,
     csrf_for,
     failed,
     ocop,
-    refuse_cross_site,
+    posted,
     render,
     signed_in,
 )
@@ -78,17 +76,12 @@ CHANGES: dict[str, Callable[..., Any]] = {
 
 async def act(request: Request, name: str, action: str) -> Response:
     """One change from a form: same-site, signed in, the form's CSRF value, an administrator."""
-    origin = cross_site(request)
-    if origin is not None:
-        return refuse_cross_site(request, origin)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    got = await posted(request)
+    if isinstance(got, Response):
+        return got
+    form, actor, secret = got.form, got.actor, got.secret
     try:
-        actor, secret = await run_in_threadpool(signed_in, request)
-    except OcopError as error:
-        return failed(request, error)
-    try:
-        if not hmac.compare_digest(form.get("csrf", "").encode(), csrf_for(secret).encode()):
-            raise InvalidInput("accounts_form_expired")
+        got.check_fresh("accounts_form_expired")
         issued = await run_in_threadpool(_apply, request, actor, name, action, form)
     except OcopError as error:
         try:

@@ -5,7 +5,6 @@ that makes an invitation link (``/console/invitations``)."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +32,7 @@ from workflow.web.console.routes import (
     failed,
     maybe_signed_in,
     ocop,
+    posted,
     refuse_cross_site,
     render,
     secure_cookies,
@@ -211,18 +211,12 @@ def register(request: Request, actor: Actor, form: dict[str, str]) -> str:
 async def new_application(request: Request) -> Response:
     """Open a case in draft for the signed-in producer and go to its page, where the dossier
     is uploaded and submitted. A refusal shows the form again with the sentence."""
-    origin = cross_site(request)
-    if origin is not None:
-        return refuse_cross_site(request, origin)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    got = await posted(request, require_producer)
+    if isinstance(got, Response):
+        return got
+    form, actor, secret = got.form, got.actor, got.secret
     try:
-        actor, secret = await run_in_threadpool(signed_in, request)
-        require_producer(actor)
-    except OcopError as error:
-        return await run_in_threadpool(failed, request, error)
-    try:
-        if not hmac.compare_digest(form.get("csrf", "").encode(), csrf_for(secret).encode()):
-            raise InvalidInput("application_form_expired")
+        got.check_fresh("application_form_expired")
         code = await run_in_threadpool(register, request, actor, form)
     except OcopError as error:
         return await run_in_threadpool(new_form, request, actor, secret, http_status(error),
@@ -274,18 +268,12 @@ def make_invitation(request: Request, actor: Actor,
 @router.post("/invitations")
 async def create_invitation(request: Request) -> Response:
     """Make the link and show it once, on the page that answers (never in an address)."""
-    origin = cross_site(request)
-    if origin is not None:
-        return refuse_cross_site(request, origin)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    got = await posted(request, require_inviter)
+    if isinstance(got, Response):
+        return got
+    form, actor, secret = got.form, got.actor, got.secret
     try:
-        actor, secret = await run_in_threadpool(signed_in, request)
-        require_inviter(actor)
-    except OcopError as error:
-        return await run_in_threadpool(failed, request, error)
-    try:
-        if not hmac.compare_digest(form.get("csrf", "").encode(), csrf_for(secret).encode()):
-            raise InvalidInput("invitation_form_expired")
+        got.check_fresh("invitation_form_expired")
         made = await run_in_threadpool(make_invitation, request, actor, form)
     except OcopError as error:
         return await run_in_threadpool(invitations_form, request, actor, secret,

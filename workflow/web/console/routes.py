@@ -9,6 +9,8 @@ import hmac
 import math
 import secrets
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -206,6 +208,38 @@ def refuse_cross_site(request: Request, origin: str) -> Response:
     error = Forbidden("cross_site_form", origin=origin[:200],
                       url=signin_url(request))
     return render(request, "error.html", 403, error=error.text(request_lang(request)))
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A console form post that may go on: its fields, who sent it, the session's secret."""
+
+    form: dict[str, str]
+    actor: Actor
+    secret: str
+
+    def check_fresh(self, expired: str) -> None:
+        """Refuse (``InvalidInput(expired)``) a form without this session's CSRF value."""
+        if not hmac.compare_digest(self.form.get("csrf", "").encode(),
+                                   csrf_for(self.secret).encode()):
+            raise InvalidInput(expired)
+
+
+async def posted(request: Request,
+                 require: Callable[[Actor], None] | None = None) -> Posted | Response:
+    """A console form post from this site by a signed-in user (whom ``require`` allows), or
+    the page that refuses it (403 from another site, sign-in, not allowed)."""
+    origin = cross_site(request)
+    if origin is not None:
+        return refuse_cross_site(request, origin)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        actor, secret = await run_in_threadpool(signed_in, request)
+        if require is not None:
+            require(actor)
+    except OcopError as error:
+        return await run_in_threadpool(failed, request, error)
+    return Posted(form, actor, secret)
 
 
 def client_address(request: Request) -> str:

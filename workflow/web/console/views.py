@@ -64,8 +64,24 @@ def details(trigger: str, entry_data: Any, lang: str) -> list[str]:
                           deadline=label("deadline", str(data["deadline"]), lang)))
     if trigger == "request_completion" and data.get("days"):
         lines.append(text("ui", "completion_days", lang, days=data["days"]))
-    if data.get("certificate"):
+    document = data.get("document")
+    if trigger == "upload_document" and isinstance(document, dict):
+        lines.append(text("ui", "document_uploaded_line", lang,
+                          document=label("document", str(document.get("kind")), lang),
+                          filename=document.get("filename", ""),
+                          number=document.get("version", 1),
+                          sha=str(document.get("sha256", ""))[:16]))
+    if isinstance(data.get("council"), int):
+        lines.append(text("ui", "council_line", lang, number=data["council"]))
+    decision = data.get("decision")
+    if isinstance(decision, dict) and decision.get("number"):
+        lines.append(text("ui", "decision_line", lang, number=decision["number"],
+                          date=when(decision.get("date"), lang, with_time=False),
+                          body=decision.get("body", "")))
+    if data.get("certificate") and trigger != "record_decision":
         lines.append(text("ui", "certificate_issued", lang, number=data["certificate"]))
+    elif data.get("certificate"):
+        lines.append(text("ui", "certificate_decided", lang, number=data["certificate"]))
     return [line for line in lines if line]
 
 
