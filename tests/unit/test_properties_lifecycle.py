@@ -261,11 +261,14 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def stars_match_the_certificate_held(self) -> None:
-        """A certified case (or one in central review) shows its valid certificate's stars."""
+        """A certified case (or one in central review) shows the stars of its newest
+        certificate: the one pending its decision (§9), else the one in force."""
         valid = self._valid_certificates()
+        pending = self._valid_certificates("pending")
         for case in self._cases():
             if case["state"] in ("certified", "central_review"):
-                assert case["stars"] == valid[case["id"]]["stars"], case
+                held = pending.get(case["id"]) or valid[case["id"]]
+                assert case["stars"] == held["stars"], case
 
     @invariant()
     def a_final_case_holds_a_valid_certificate_only_after_an_upgrade(self) -> None:
@@ -295,10 +298,10 @@ class LifecycleMachine(RuleBasedStateMachine):
                                   .group_by(certificates.c.case_id)).all()
         assert all(n == 1 for _, n in counts)
 
-    def _valid_certificates(self) -> dict[int, dict[str, Any]]:
+    def _valid_certificates(self, status: str = "valid") -> dict[int, dict[str, Any]]:
         with self.app.db.connect() as conn:
             return {r.case_id: dict(r._mapping) for r in conn.execute(
-                select(certificates).where(certificates.c.status == "valid"))}
+                select(certificates).where(certificates.c.status == status))}
 
     def _reopened_for(self, case_id: int) -> str | None:
         """The reason of the case's latest re-evaluation, from its audit trail."""

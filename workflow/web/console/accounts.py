@@ -81,7 +81,8 @@ async def act(request: Request, name: str, action: str) -> Response:
         return got
     form, actor, secret = got.form, got.actor, got.secret
     try:
-        got.check_fresh("accounts_form_expired")
+        if not got.fresh():
+            raise InvalidInput("accounts_form_expired")
         issued = await run_in_threadpool(_apply, request, actor, name, action, form)
     except OcopError as error:
         try:

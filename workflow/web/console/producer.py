@@ -216,7 +216,8 @@ async def new_application(request: Request) -> Response:
         return got
     form, actor, secret = got.form, got.actor, got.secret
     try:
-        got.check_fresh("application_form_expired")
+        if not got.fresh():
+            raise InvalidInput("application_form_expired")
         code = await run_in_threadpool(register, request, actor, form)
     except OcopError as error:
         return await run_in_threadpool(new_form, request, actor, secret, http_status(error),
@@ -273,7 +274,8 @@ async def create_invitation(request: Request) -> Response:
         return got
     form, actor, secret = got.form, got.actor, got.secret
     try:
-        got.check_fresh("invitation_form_expired")
+        if not got.fresh():
+            raise InvalidInput("invitation_form_expired")
         made = await run_in_threadpool(make_invitation, request, actor, form)
     except OcopError as error:
         return await run_in_threadpool(invitations_form, request, actor, secret,

@@ -218,11 +218,11 @@ class Posted:
     actor: Actor
     secret: str
 
-    def check_fresh(self, expired: str) -> None:
-        """Refuse (``InvalidInput(expired)``) a form without this session's CSRF value."""
-        if not hmac.compare_digest(self.form.get("csrf", "").encode(),
-                                   csrf_for(self.secret).encode()):
-            raise InvalidInput(expired)
+    def fresh(self) -> bool:
+        """Whether the form carries this session's CSRF value (else it is refused as expired:
+        each form says so in its own words)."""
+        return hmac.compare_digest(self.form.get("csrf", "").encode(),
+                                   csrf_for(self.secret).encode())
 
 
 async def posted(request: Request,
