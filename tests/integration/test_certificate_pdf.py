@@ -153,6 +153,22 @@ def test_the_pdf_key_is_kept_beside_the_signing_key(setting: Setting) -> None:
     assert again.certificate == certificate_pdf.read_pdf_key(path).certificate
 
 
+def test_the_pdf_states_the_decision_and_a_pending_one_is_stamped(setting: Setting) -> None:
+    """The decision behind a certificate is printed (number, date, body); a certificate still
+    awaiting its decision says it is not in force and is stamped so, signed all the same."""
+    words = page_text(certificate_pdf.render(setting.app, setting.number))
+    facts = certificate_pdf.facts(setting.app, setting.number)
+    assert facts["decision_no"] and facts["decision_no"] in words
+    assert "UBND thành phố Hà Nội" in words
+    world = setting.world
+    pending = certs(world, Driver(world).reach("1489", "certified", pending=True))[-1]
+    assert pending["status"] == "pending"
+    pdf = certificate_pdf.render(setting.app, pending["number"])
+    words = page_text(pdf)
+    assert "CHỜ QUYẾT ĐỊNH" in words and text("ui", "pdf_pending_decision", "vi") in words
+    assert signature_status(setting.app, pdf) == (True, True, True, True)
+
+
 def test_a_revoked_certificate_is_stamped(setting: Setting) -> None:
     pdf = certificate_pdf.render(setting.app, setting.revoked)
     assert "ĐÃ BỊ THU HỒI" in page_text(pdf)
