@@ -12,6 +12,7 @@ from workflow.cli import (  # noqa: F401  (each module registers its commands on
     db_cmd,
     demo_cmd,
     documents_cmd,
+    import_cmd,
     keys_cmd,
     lifecycle_cmd,
     outbox_cmd,
