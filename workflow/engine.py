@@ -25,7 +25,16 @@ from workflow.errors import (
     NotFound,
     PreconditionFailed,
 )
-from workflow.store import audit, councils, deadlines, documents, history, replay, seal
+from workflow.store import (
+    audit,
+    councils,
+    deadlines,
+    documents,
+    history,
+    queries,
+    replay,
+    seal,
+)
 from workflow.store import statements as stmt
 from workflow.store.db import write_transaction
 from workflow.store.schema import certificates as certs
@@ -119,7 +128,7 @@ class WorkflowEngine:
                                      version_now=case["version"], expected=event.expected_version)
         facts = facts_for(case, event, self.clock.now(), self.settings, live_clocks)
         load_context(conn, facts)
-        plan, dest = decide(facts, lambda: _current_certificate(conn, case["id"]))
+        plan, dest = decide(facts, lambda: queries.newest_certificate(conn, case["id"], "valid"))
         applied = self._write(conn, facts, plan, dest, request_hash)
         return applied
 
@@ -228,14 +237,7 @@ def load_context(conn: Connection, f: Facts) -> None:
     if isinstance(council, int) and not isinstance(council, bool) and 0 < council < 2**31:
         f.council = councils.get(conn, council)
     if trigger == "record_decision":
-        f.pending = pending_certificate(conn, case_id)
-
-
-def pending_certificate(conn: Connection, case_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(certs).where(certs.c.case_id == case_id,
-                                           certs.c.status == "pending")
-                       .order_by(certs.c.id.desc()).limit(1)).first()
-    return dict(row._mapping) if row else None
+        f.pending = queries.newest_certificate(conn, case_id, "pending")
 
 
 def recorded_effects(case: dict[str, Any], moved: dict[str, Any], plan: effects.Plan,
@@ -255,12 +257,6 @@ def recorded_effects(case: dict[str, Any], moved: dict[str, Any], plan: effects.
     if decided is not None:
         out["decided"] = replay.certificate_fields(decided)
     return out
-
-
-def _current_certificate(conn: Connection, case_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(certs).where(certs.c.case_id == case_id, certs.c.status == "valid")
-                       .order_by(certs.c.id.desc()).limit(1)).first()
-    return dict(row._mapping) if row else None
 
 
 def _certificates(conn: Connection, f: Facts, plan: effects.Plan) -> dict[str, Any] | None:

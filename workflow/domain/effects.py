@@ -8,7 +8,6 @@ table's rows name (``outcomes``), between the two.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import states
@@ -57,12 +56,6 @@ def settle(facts: Facts, decided: Plan, dest: str | None) -> Plan:
     return decided
 
 
-def scored_on(f: Facts) -> date:
-    """The day the council scored (``councils.scoring_day``: the event's ``scored_on``, not in
-    the future, else the day the event is entered)."""
-    return councils.scoring_day(f)
-
-
 def _decision(f: Facts, p: Plan) -> None:
     """A certificate the event issues carries the decision that came with it (then it is in
     force from the decision's date), else it is pending. A decision given with an event that
@@ -73,7 +66,7 @@ def _decision(f: Facts, p: Plan) -> None:
             raise InvalidInput("decision_without_certificate", trigger=f.event.trigger,
                                state=p.dest or f.state)
         return
-    day_scored = scored_on(f) if f.event.trigger in SCORING else local(f.now).date()
+    day_scored = councils.scoring_day(f) if f.event.trigger in SCORING else local(f.now).date()
     day = None if decision is None else guards.decision_date(f, decision["date"], day_scored)
     p.issue = with_decision(p.issue, decision, day, day_scored)
     if day is None:
@@ -118,7 +111,7 @@ def _scored(f: Facts, level: str) -> tuple[Plan, float, int]:
                "sheets": [{"member": s.member, "a": s.a, "b": s.b, "c": s.c} for s in sheets]}
     if f.council is not None:
         p.audit["council"] = f.council["id"]
-    p.audit["scored_on"] = scored_on(f).isoformat()
+    p.audit["scored_on"] = councils.scoring_day(f).isoformat()
     if cap is not None:
         p.audit["star_cap"] = cap
     return p, score, stars

@@ -40,6 +40,15 @@ def certificate_json(row: Any) -> dict[str, Any] | None:
             "status": row.status, "decision": decision_json(row._mapping)}
 
 
+def newest_certificate(conn: Connection, case_id: int, status: str) -> dict[str, Any] | None:
+    """The case's newest certificate with ``status`` (``valid``: the one in force;
+    ``pending``: the one awaiting its decision), as the engine and its dry run read it."""
+    row = conn.execute(select(certificates).where(certificates.c.case_id == case_id,
+                                                  certificates.c.status == status)
+                       .order_by(certificates.c.id.desc()).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
 def decision_json(row: Any) -> dict[str, Any] | None:
     """A certificate's decision (number, date, body), or None while none is recorded."""
     if row.get("decision_no") is None and row.get("decision_date") is None:
@@ -179,19 +188,13 @@ def allowed(conn: Connection, code: str, actor: Actor, now: datetime, lang: str 
     own decision as a dry run (:func:`workflow.domain.decide.dry_run`): state, role, scope and
     guards; an act open but guarded by checks of the event's data lists them in ``needs_input``."""
     c = case_row(conn, code)
-    cert = conn.execute(select(certificates).where(certificates.c.case_id == c["id"],
-                                                   certificates.c.status == "valid")
-                        .order_by(certificates.c.id.desc()).limit(1)).first()
+    cert = newest_certificate(conn, c["id"], "valid")
     clocks = [dict(r._mapping) for r in conn.execute(
         select(deadlines).where(deadlines.c.case_id == c["id"], deadlines.c.status.in_(LIVE))
         .order_by(deadlines.c.id))]
-    pending = conn.execute(select(certificates).where(certificates.c.case_id == c["id"],
-                                                      certificates.c.status == "pending")
-                           .order_by(certificates.c.id.desc()).limit(1)).first()
     context = {"uploaded_kinds": documents.kinds(conn, c["id"]),
-               "pending": dict(pending._mapping) if pending else None}
-    out = decide.dry_run(c, actor, now, lambda: dict(cert._mapping) if cert else None, clocks,
-                         settings or Settings(), context)
+               "pending": newest_certificate(conn, c["id"], "pending")}
+    out = decide.dry_run(c, actor, now, lambda: cert, clocks, settings or Settings(), context)
     for item in out:
         if not item["allowed"]:
             item["why"] = render(item["why_code"], item["why_params"], lang)
