@@ -139,6 +139,9 @@ class WorkflowEngine:
         issued = _certificates(conn, f, plan)
         decided = _decide(conn, f, plan)
         moved = {k: plan.updates.get(k, case[k]) for k in stmt.MOVABLE}
+        if "potential_5" not in plan.updates and (
+                issued is not None or (f.state == "central_review" != dest)):
+            moved["potential_5"] = None  # the next certificate or the central result ends it
         data = {**plan.audit, **({"certificate": issued["number"]} if issued else {}),
                 "effects": recorded_effects(case, moved, plan, issued, decided)}
         seq = history.append(

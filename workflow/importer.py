@@ -247,9 +247,9 @@ class Checker:
                 bad("decision_date", clause("hint_import_future_date", got=day.isoformat(),
                                                 today=self.today.isoformat()))
             values["decision_date"] = day
-        if values["certificate_no"] and len(values["certificate_no"]) > 40:
-            bad("certificate_no", clause("hint_import_too_long", got=values["certificate_no"],
-                                             most=40))
+        for key, most in (("certificate_no", 40), ("trademark_no", 120)):
+            if values[key] and len(values[key]) > most:
+                bad(key, clause("hint_import_too_long", got=values[key], most=most))
         unit = self._unit(values, bad)
         if problems or unit is None:
             return None, problems
@@ -473,7 +473,9 @@ def _case_fields(values: dict[str, Any], unit: Unit) -> dict[str, Any]:
             "commune": unit.name, "commune_code": unit.key, "district": None,
             "district_code": None, "rule_version": values["rule_version"],
             "score": values["score"], "stars": values["stars"], "star_cap": None,
-            "dossier": {"imported": True, "potential_5": values["potential_5"],
+            "trademark_no": values["trademark_no"] or None,
+            "potential_5": True if values["potential_5"] else None,
+            "dossier": {"imported": True,
                         "trademark": {"number": values["trademark_no"],
                                       "holder": values["trademark_holder"]}
                         if values["trademark_no"] else None}}

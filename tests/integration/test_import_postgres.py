@@ -8,56 +8,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import text
 
+from tests.cohorts import mid_2025, workbook
 from tests.integration.test_remap_postgres import Ocop
 from tests.support import START, make_app, record_intact
-from workflow import importer
 from workflow.bootstrap import App
 from workflow.clock import FixedClock
 from workflow.store import units
 
 pytestmark = pytest.mark.postgres
-
-GROUPS = ("Thực phẩm", "Đồ uống", "Thảo dược", "Thủ công mỹ nghệ", "Sinh vật cảnh",
-          "Dịch vụ du lịch cộng đồng, du lịch nông thôn và điểm du lịch")
-
-
-def mid_2025(communes: list[str]) -> list[list[Any]]:
-    """3,317 rows; decisions from 2019 to June 2025 (rules 1048 before 2021, then 148)."""
-    stars = [5] * 6 + [4] * 22 + [4] * 1571 + [3] * 1718
-    rows = []
-    for n, star in enumerate(stars):
-        day = date(2019, 3, 1) + timedelta(days=(n * 37) % 2300)
-        rules = "1048" if day.year < 2021 else "148"
-        group = GROUPS[n % 6] if rules == "148" else ("Thực phẩm", "Đồ uống", "Thảo dược")[n % 3]
-        values = {"producer": f"Chủ thể số {n % 2900}", "producer_kind": "Hộ sản xuất",
-                  "commune": communes[n % len(communes)], "product": f"Sản phẩm số {n}",
-                  "group": group, "stars": star, "potential_5": "x" if 6 <= n < 28 else None,
-                  "level": "central" if star == 5 else "city", "certificate_no": f"HN-{n:06d}",
-                  "decision_no": f"{n}/QĐ-UBND", "decision_date": day,
-                  "decision_body": "UBND thành phố Hà Nội", "rule_version": rules}
-        rows.append([values.get(k) for k in importer.KEYS])
-    return rows
-
-
-def workbook(path: Path, rows: list[list[Any]]) -> Path:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append([vi for _, vi, _ in importer.COLUMNS])
-    sheet.append(list(importer.KEYS))
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    return path
-
 
 @pytest.fixture
 def app(pg_url: str) -> Iterator[App]:
@@ -92,8 +56,7 @@ def test_the_mid_2025_register_imports_in_one_process(app: App, pg_url: str,
     assert took < 60
     assert dict(counts(app, "SELECT stars, COUNT(*) FROM certificates GROUP BY 1")) == {
         5: 6, 4: 1593, 3: 1718}
-    assert counts(app, "SELECT COUNT(*) FROM cases "
-                       "WHERE CAST(dossier AS JSONB) ->> 'potential_5' = 'true'") == [(22,)]
+    assert counts(app, "SELECT COUNT(*) FROM cases WHERE potential_5") == [(22,)]
     states = dict(counts(app, "SELECT state, COUNT(*) FROM cases GROUP BY 1"))
     valid = counts(app, "SELECT COUNT(*) FROM certificates WHERE status = 'valid'")[0][0]
     assert states["certified"] == valid and states["expired"] == 3317 - valid and valid > 0

@@ -4,16 +4,15 @@ row named and nothing written; a re-import changing nothing; corrections audited
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from tests.cohorts import hanoi_2018_2020, row, write_csv
 from tests.integration.cli_support import Ocop
 from tests.support import BINH_MINH, START, make_app, record_intact
 from tests.unit.lifecycle_support import snapshot
@@ -23,48 +22,6 @@ from workflow.clock import FixedClock, local
 from workflow.store import units
 
 TODAY = local(START).date()
-OTHER_GROUPS = ("beverage", "herbal", "fabric_garment", "rural_tourism")
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]], bom: bool = True) -> Path:
-    """The template's two header rows, then ``rows`` (UTF-8, with a BOM as Excel writes)."""
-    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow([vi for _, vi, _ in importer.COLUMNS])
-        writer.writerow(importer.KEYS)
-        for row in rows:
-            writer.writerow([row.get(k, "") for k in importer.KEYS])
-    return path
-
-
-def row(n: int, **over: Any) -> dict[str, Any]:
-    base = {"producer": f"HTX Nông sản số {n}", "producer_kind": "Hợp tác xã",
-            "province": "Thành phố Hà Nội", "district": "Thanh Oai", "commune": "Cự Khê",
-            "product": f"Tương bần số {n}", "group": "Thực phẩm", "stars": 4,
-            "level": "Cấp thành phố", "certificate_no": f"OCOP-HN-{n:05d}",
-            "decision_no": f"{n}/QĐ-UBND", "decision_date": "15/06/2024",
-            "decision_body": "UBND thành phố Hà Nội", "rule_version": "148",
-            "trademark_no": "", "trademark_holder": "", "score": ""}
-    return {**base, **over}
-
-
-def hanoi_2018_2020(communes: list[str]) -> list[dict[str, Any]]:
-    """630 products: 421 4★, 195 3★, 14 4★ proposed for 5★; 467 food (74.1 %), 115 souvenirs,
-    furniture and décor (18.3 %), the rest in the other 1048 groups; decisions 2019–2020."""
-    stars = [4] * 421 + [3] * 195 + [4] * 14
-    groups = (["Thực phẩm"] * 467 + ["Lưu niệm, nội thất, trang trí"] * 115
-              + [OTHER_GROUPS[i % 4] for i in range(48)])
-    out = []
-    for n in range(630):
-        day = date(2019, 1, 10) + timedelta(days=n)
-        out.append(row(n, group=groups[(n * 11) % 630], stars=stars[n],
-                       potential_5="x" if n >= 616 else "", rule_version="1048",
-                       district="", commune=communes[n % len(communes)],
-                       decision_date=day.isoformat(), level="district" if n % 3 else "city",
-                       score=f"{60 + stars[n] * 5 + n % 10}",
-                       trademark_no=f"NH-{n}" if n % 2 else "",
-                       trademark_holder="Hội nông dân xã" if n % 2 else ""))
-    return out
 
 
 @pytest.fixture
@@ -97,8 +54,8 @@ def test_the_2018_2020_cohort_is_imported_and_counted_back(app: App, tmp_path: P
     assert result.json()["new"] == 630
     stars = dict(count(app, "SELECT stars, COUNT(*) FROM certificates GROUP BY stars"))
     assert stars == {4: 435, 3: 195}
-    potential = count(app, "SELECT dossier FROM cases")
-    assert sum(1 for (d,) in potential if _json(d)["potential_5"]) == 14
+    assert count(app, "SELECT COUNT(*) FROM cases WHERE potential_5") == [(14,)]
+    assert count(app, "SELECT COUNT(*) FROM cases WHERE trademark_no IS NOT NULL") == [(315,)]
     groups = dict(count(app, "SELECT product_group, COUNT(*) FROM cases GROUP BY 1"))
     assert round(100 * groups["food"] / 630, 1) == 74.1
     assert round(100 * groups["souvenir_furniture_decor"] / 630, 1) == 18.3
@@ -111,10 +68,6 @@ def test_the_2018_2020_cohort_is_imported_and_counted_back(app: App, tmp_path: P
     record_intact(app)
     again = ocop("import", "certified", str(path))
     assert again.code == 0 and "0 mới, 0 thay đổi, 630 không đổi" in again.out
-
-
-def _json(value: Any) -> dict[str, Any]:
-    return json.loads(value) if isinstance(value, str) else dict(value)
 
 
 def test_a_valid_certificate_has_its_clocks_and_a_legacy_commune_its_successor(

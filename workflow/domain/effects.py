@@ -183,11 +183,12 @@ def settle_commune_prescore(f: Facts, p: Plan) -> None:
 
 
 def verify_ip(f: Facts) -> Plan:
-    return Plan(updates={"star_cap": None}, audit=_echo(f))
+    return Plan(updates={"star_cap": None, "trademark_no": f.data["certificate_no"].strip()},
+                audit=_echo(f))
 
 
 def record_no_ip(f: Facts) -> Plan:
-    return Plan(updates={"star_cap": 3})
+    return Plan(updates={"star_cap": 3, "trademark_no": None})
 
 
 def settle_no_ip(f: Facts, p: Plan) -> None:
@@ -211,6 +212,7 @@ def settle_city_score(f: Facts, p: Plan) -> None:
         # Potential 5★ is not 5★: the case holds its city 4★ until the central result.
         p.issue = Issue(4, "city")
         p.updates["stars"] = p.audit["stars"] = 4
+        p.updates["potential_5"] = True
         p.audit["outcome"] = "potential 5★: city 4★ certificate while the ministry reviews"
     elif p.dest == CERTIFIED:
         stars = min(int(p.updates["stars"]), 4)

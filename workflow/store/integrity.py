@@ -52,6 +52,8 @@ class CaseRow(NamedTuple):
     stars: int | None
     star_cap: int | None
     product_group: str
+    trademark_no: str | None
+    potential_5: bool | None
     product: str
     producer_name: str
 
@@ -74,7 +76,8 @@ class CertRow(NamedTuple):
 # Read with the driver's own cursor, a plain tuple a row (SQLAlchemy's result processing cost
 # ~25 µs a case here, on 166,667 cases).
 CASES_SQL = ("SELECT c.id, c.code, c.audit_seq, c.audit_head, c.audit_seal, c.state, "
-             "c.rule_version, c.score, c.stars, c.star_cap, c.product_group, c.product, p.name "
+             "c.rule_version, c.score, c.stars, c.star_cap, c.product_group, c.trademark_no, "
+             "c.potential_5, c.product, p.name "
              "FROM cases c JOIN producers p ON p.id = c.producer_id "
              "WHERE c.id BETWEEN {lo} AND {hi} ORDER BY c.id")
 CERTS_SQL = ("SELECT case_id, number, status, stars, level, rule_version, issued_on, valid_to, "

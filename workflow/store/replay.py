@@ -22,7 +22,7 @@ from workflow.domain.scoring import Sheet, mean_score
 from workflow.errors import clause
 
 # The case fields an entry's effects may set, replayed and compared with the case row.
-FIELDS = ("score", "stars", "star_cap", "product_group")
+FIELDS = ("score", "stars", "star_cap", "product_group", "trademark_no", "potential_5")
 CERT_FIELDS = ("stars", "level", "rule_version", "issued_on", "valid_to", "decision_no",
                "decision_date", "decision_body", "signature")
 

@@ -175,6 +175,11 @@ cases = Table(
     Column("return_state", String(32)),
     # Why the running re-evaluation was opened (its fate if it ends badly); migration 0002.
     Column("reevaluation_reason", String(20)),
+    # The register's facts (migration 0006): the trademark certificate's number the IP check
+    # accepted or the import gave, and "4★, proposed for 5★" (set by the city's ≥90 score or
+    # the import, cleared by the next certificate or the central result). Both are replayed.
+    Column("trademark_no", String(120)),
+    Column("potential_5", Boolean),
     Column("dossier", JSON, nullable=False),
     Column("status_token", String(64), nullable=False, unique=True),
     Column("audit_seq", Integer, nullable=False, server_default="0"),
@@ -253,6 +258,16 @@ documents = Table(
     Column("uploaded_at", TS, nullable=False),
     Column("audit_seq", Integer, nullable=False),
     UniqueConstraint("case_id", "kind", "version"),
+)
+
+# The programme's yearly target of newly certified products (``ocop targets set 2026 400``);
+# each change is an admin-log entry.
+targets = Table(
+    "targets", metadata,
+    Column("year", Integer, primary_key=True),
+    Column("products", Integer, nullable=False),
+    Column("set_by", String(120), nullable=False),
+    Column("set_at", TS, nullable=False),
 )
 
 # One-time, expiring links that let a producer set up their own console access.

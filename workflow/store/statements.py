@@ -39,10 +39,11 @@ MOVE_CASE = (
             return_state=bindparam("return_state"),
             rules_pinned=bindparam("rules_pinned"), product_group=bindparam("product_group"),
             reevaluation_reason=bindparam("reevaluation_reason"),
+            trademark_no=bindparam("trademark_no"), potential_5=bindparam("potential_5"),
             dossier=bindparam("dossier", type_=cases.c.dossier.type))
 )
 MOVABLE = ("score", "stars", "star_cap", "return_state", "dossier", "rules_pinned",
-           "product_group", "reevaluation_reason")
+           "product_group", "reevaluation_reason", "trademark_no", "potential_5")
 
 SET_DEADLINES = (
     update(deadlines)

@@ -23,6 +23,8 @@ from workflow.web.api import (
     users,
 )
 from workflow.web.api import councils as api_councils
+from workflow.web.api import register as api_register
+from workflow.web.api import reports as api_reports
 from workflow.web.api import documents as api_documents
 from workflow.web.api import invitations as api_invitations
 from workflow.web.api.config import ApiConfig
@@ -31,6 +33,8 @@ from workflow.web.api.metrics import Metrics, Timing
 from workflow.web.api.models import Problem
 from workflow.web.console import accounts, producer
 from workflow.web.console import councils as console_councils
+from workflow.web.console import register as console_register
+from workflow.web.console import reports as console_reports
 from workflow.web.console import documents as console_documents
 from workflow.web.console import routes as console
 from workflow.web.console.render import STATIC, Pages
@@ -58,9 +62,10 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     problems.install(api)
     for router in (cases.router, admin.router, users.router, units.router, public.router,
                    certificates_pdf.router, api_documents.router, api_councils.router,
-                   api_invitations.router,
+                   api_invitations.router, api_register.router, api_reports.router,
                    console.router, accounts.router, console_documents.router,
-                   console_councils.router, producer.router):
+                   console_councils.router, console_register.router, console_reports.router,
+                   producer.router):
         api.include_router(router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_api_route("/", lambda: RedirectResponse("/console", 303), include_in_schema=False)

@@ -1,0 +1,1 @@
+"""``ocop register list|export``: the programme register."""

@@ -1,0 +1,1 @@
+"""``ocop report`` and ``ocop targets set|list``: the programme's figures."""

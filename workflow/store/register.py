@@ -1,0 +1,87 @@
+"""The programme register's one source: every certified product with its *current*
+certificate, as one set-based query the register pages, exports and reports all build on.
+
+A case's current certificate is its valid one, else its pending one (awaiting the decision),
+else its newest (expired, revoked, superseded): one row per case that ever held a certificate,
+picked in the database with a window function (PostgreSQL and SQLite alike). "4★, proposed
+for 5★" (DOMAIN.md §9) is a 4★ current certificate on a case flagged ``potential_5``; the
+year is the decision's (the entry day while the certificate is pending).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    extract,
+    false,
+    func,
+    select,
+)
+from sqlalchemy.sql import Select, Subquery
+
+from workflow.store.schema import cases, certificates, producers, unit_successors
+
+# The order a case's certificates are ranked in to find its current one.
+_STATUS_RANK = case((certificates.c.status == "valid", 0),
+                    (certificates.c.status == "pending", 1), else_=2)
+
+# The register's "stars" as the office counts them: 3, 4, "4+" (4★, proposed for 5★), 5.
+POTENTIAL = "4+"
+STARS_VALUES = ("3", "4", POTENTIAL, "5")
+
+
+def ranked() -> Subquery:
+    """Every certificate with its rank among its case's (1 = the current one)."""
+    return select(
+        certificates,
+        func.row_number().over(
+            partition_by=certificates.c.case_id,
+            order_by=(_STATUS_RANK, func.coalesce(certificates.c.decision_date,
+                                                  certificates.c.issued_on).desc(),
+                      certificates.c.id.desc())).label("rank"),
+    ).subquery("ranked")
+
+
+def current() -> Select[Any]:
+    """One row per case that holds or held a certificate: the product, its producer and unit
+    (as recorded, and the commune that now owns it), and its current certificate.
+
+    Columns: case_id, code, state, product, product_group, rule_version_case, producer_id,
+    producer, producer_kind, district_code, commune_code, unit_now (the commune's default
+    successor after the 2025 reorganisation, else the commune itself), trademark_no,
+    trademark (bool), potential (bool), stars_label ("3", "4", "4+", "5"), number, stars,
+    level, rule_version, status, issued_on, valid_to, decision_no, decision_date,
+    decision_body, year (int).
+    """
+    r = ranked()
+    successor = unit_successors.alias("now")
+    potential = and_(r.c.stars == 4, func.coalesce(cases.c.potential_5, false()))
+    stars_label = case((potential, POTENTIAL), else_=cast(r.c.stars, String(2)))
+    return (
+        select(
+            cases.c.id.label("case_id"), cases.c.code, cases.c.state, cases.c.product,
+            cases.c.product_group, cases.c.producer_id,
+            producers.c.name.label("producer"), producers.c.kind.label("producer_kind"),
+            cases.c.district_code, cases.c.commune_code,
+            func.coalesce(successor.c.new_key, cases.c.commune_code).label("unit_now"),
+            cases.c.trademark_no,
+            (cases.c.trademark_no.is_not(None)).label("trademark"),
+            potential.label("potential"), stars_label.label("stars_label"),
+            r.c.number, r.c.stars, r.c.level, r.c.rule_version, r.c.status, r.c.issued_on,
+            r.c.valid_to, r.c.decision_no, r.c.decision_date, r.c.decision_body,
+            cast(extract("year", func.coalesce(r.c.decision_date, r.c.issued_on)),
+                 Integer).label("year"),
+        )
+        .select_from(r)
+        .join(cases, cases.c.id == r.c.case_id)
+        .join(producers, producers.c.id == cases.c.producer_id)
+        .outerjoin(successor, and_(successor.c.old_key == cases.c.commune_code,
+                                   successor.c.is_default))
+        .where(r.c.rank == 1)
+    )
