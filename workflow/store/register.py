@@ -10,6 +10,8 @@ year is the decision's (the entry day while the certificate is pending).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -21,10 +23,13 @@ from sqlalchemy import (
     extract,
     false,
     func,
+    not_,
+    or_,
     select,
 )
-from sqlalchemy.sql import Select, Subquery
+from sqlalchemy.sql import ColumnElement, Select, Subquery
 
+from workflow.domain.facts import Actor
 from workflow.store.schema import cases, certificates, producers, unit_successors
 
 # The order a case's certificates are ranked in to find its current one.
@@ -85,3 +90,74 @@ def current() -> Select[Any]:
                                    successor.c.is_default))
         .where(r.c.rank == 1)
     )
+
+
+STATUSES = ("valid", "pending", "expired", "revoked", "superseded")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the register, its exports and the reports are narrowed by, already checked:
+    ``stars`` among :data:`STARS_VALUES` ("4" is a plain 4★, "4+" proposed for 5★), group keys,
+    a unit key (matched against the case's district, its commune and the commune that now owns
+    it), levels, rule versions, an inclusive year range, trademark yes/no, certificates ending
+    within ``expiring_days`` of ``today``, and the current certificate's statuses (empty: any)."""
+
+    stars: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    unit: str | None = None
+    levels: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    years: tuple[int | None, int | None] = (None, None)
+    trademark: bool | None = None
+    expiring_days: int | None = None
+    statuses: tuple[str, ...] = ("valid",)
+    today: date | None = None
+
+
+def table() -> Subquery:
+    """:func:`current` as a subquery its callers filter and group by name."""
+    return current().subquery("register")
+
+
+def where(reg: Subquery, f: Filters, actor: Actor | None = None) -> list[ColumnElement[bool]]:
+    """The conditions ``f`` and ``actor``'s reach put on ``reg`` (a :func:`table`)."""
+    c = reg.c
+    out: list[ColumnElement[bool]] = list(_reach(reg, actor))
+    if f.stars:
+        out.append(c.stars_label.in_(f.stars))
+    if f.groups:
+        out.append(c.product_group.in_(f.groups))
+    if f.unit:
+        out.append(or_(c.district_code == f.unit, c.commune_code == f.unit,
+                       c.unit_now == f.unit))
+    if f.levels:
+        out.append(c.level.in_(f.levels))
+    if f.rules:
+        out.append(c.rule_version.in_(f.rules))
+    lo, hi = f.years
+    if lo is not None:
+        out.append(c.year >= lo)
+    if hi is not None:
+        out.append(c.year <= hi)
+    if f.trademark is not None:
+        out.append(c.trademark if f.trademark else not_(c.trademark))
+    if f.expiring_days is not None:
+        today = f.today or date.today()
+        out += [c.status == "valid", c.valid_to >= today,
+                c.valid_to <= today + timedelta(days=f.expiring_days)]
+    if f.statuses:
+        out.append(c.status.in_(f.statuses))
+    return out
+
+
+def _reach(reg: Subquery, actor: Actor | None) -> list[ColumnElement[bool]]:
+    """What ``actor`` may see, as :func:`workflow.store.queries.scoped` says for cases."""
+    if actor is None or actor.role in ("supervisor", "admin", "city_officer", "ip_officer",
+                                       "system"):
+        return []
+    if actor.role == "producer":
+        return [reg.c.producer_id == actor.producer_id]
+    if actor.role == "district_officer":
+        return [reg.c.district_code == (actor.unit or "")]
+    return [reg.c.commune_code == (actor.unit or "")]
