@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import segno
 from asn1crypto import keys as asn1_keys
@@ -112,7 +113,7 @@ def facts(app: App, number: str) -> dict[str, Any]:
 
 
 def verify_url(app: App, number: str) -> str:
-    return f"{app.settings.public_url.rstrip('/')}/verify/{number}"
+    return f"{app.settings.public_url.rstrip('/')}/verify/{quote(number)}"
 
 
 def qr_code(url: str) -> segno.QRCode:

@@ -73,22 +73,29 @@ def test_the_2018_2020_cohort_is_imported_and_counted_back(app: App, tmp_path: P
 def test_a_valid_certificate_has_its_clocks_and_a_legacy_commune_its_successor(
         app: App, tmp_path: Path, ocop: Ocop) -> None:
     path = write_csv(tmp_path / "one.csv", [row(1, score="88,5", trademark_no="4-0123456",
-                                                 trademark_holder="HTX Tương Cự Đà")], bom=False)
+                                                 trademark_holder="HTX Tương Cự Đà"),
+                                             row(2, certificate_no="125/GCN-UBND")], bom=False)
     assert ocop("import", "certified", str(path)).code == 0
     (case,) = count(app, "SELECT state, commune_code, district_code, stars, score, code "
-                         "FROM cases")
+                         "FROM cases WHERE trademark_no = '4-0123456'")
     assert case[:5] == ("certified", BINH_MINH, None, 4, 88.5)
     assert case[5].startswith("HN-2024-")
     (cert,) = count(app, "SELECT number, status, CAST(valid_to AS TEXT), decision_no, signature "
-                         "FROM certificates")
+                         "FROM certificates WHERE number = 'OCOP-HN-00001'")
     assert cert[:4] == ("OCOP-HN-00001", "valid", "2027-06-14", "1/QĐ-UBND") and cert[4]
-    kinds = {k for (k,) in count(app, "SELECT kind FROM deadlines WHERE status = 'open'")}
+    kinds = {k for (k,) in count(app, "SELECT DISTINCT kind FROM deadlines WHERE status = 'open'")}
     assert kinds == {"cert_notice_90", "cert_notice_30", "cert_expiry"}
     record_intact(app)
     from tests.api_support import client
     with client(app) as c:
         check = c.get("/verify/OCOP-HN-00001?format=json").json()
+        # A real number with a slash is checked, drawn as a QR code and printed like any other.
+        slashed = c.get("/verify/125/GCN-UBND?format=json")
+        qr, pdf = c.get("/verify/125/GCN-UBND/qr.svg"), c.get("/certificates/125/GCN-UBND.pdf")
     assert check["valid_today"] is True and check["authentic"] is True
+    assert slashed.status_code == 200 and slashed.json()["number"] == "125/GCN-UBND"
+    assert qr.headers["content-type"] == "image/svg+xml" and b"125/GCN-UBND" in qr.content
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
 
 
 BAD = [

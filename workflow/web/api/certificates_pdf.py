@@ -18,7 +18,7 @@ from workflow.web.api.public import missing_page, page_or_problem, wants_json
 router = APIRouter(tags=["public"])
 
 
-@router.get("/certificates/{certificate_no}.pdf", response_class=Response,
+@router.get("/certificates/{certificate_no:path}.pdf", response_class=Response,
             responses={**documented(409, 422), **page_or_problem(404),
                        200: {"content": {"application/pdf": {"schema": {
                            "type": "string", "format": "binary"}}},

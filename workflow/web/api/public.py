@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import segno
 import structlog
@@ -101,7 +102,22 @@ def page_or_problem(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return answers
 
 
-@router.get("/verify/{certificate_no}", response_model=CertificateCheck,
+@router.get("/verify/{certificate_no:path}/qr.svg", response_class=Response,
+            responses={**documented(404),
+                       200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                             "description": "A QR code of the verification page's address"}})
+def certificate_qr(certificate_no: str, app: AppDep) -> Response:
+    """A QR code that opens this certificate's verification page."""
+    check = certificate_check(app, certificate_no)
+    url = f"{app.settings.public_url.rstrip('/')}/verify/{quote(check['number'])}"
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2,
+                                    title=f"OCOP {check['number']}")
+    return Response(buffer.getvalue(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/verify/{certificate_no:path}", response_model=CertificateCheck,
             responses={**documented(422), **page_or_problem(404),
                        200: {"content": {"text/html": {"schema": {"type": "string"}}},
                              "description": "Is this certificate valid today (HTML or JSON)"}})
@@ -120,21 +136,6 @@ def verify_certificate(certificate_no: str, request: Request, app: AppDep,
     if wants_json(request, format):
         return JSONResponse(check)
     return pages_of(request).page(request, "verify.html", visitor_lang(request), cert=check)
-
-
-@router.get("/verify/{certificate_no}/qr.svg", response_class=Response,
-            responses={**documented(404),
-                       200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}},
-                             "description": "A QR code of the verification page's address"}})
-def certificate_qr(certificate_no: str, app: AppDep) -> Response:
-    """A QR code that opens this certificate's verification page."""
-    check = certificate_check(app, certificate_no)
-    url = f"{app.settings.public_url.rstrip('/')}/verify/{check['number']}"
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2,
-                                    title=f"OCOP {check['number']}")
-    return Response(buffer.getvalue(), media_type="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/status/{code}", response_class=HTMLResponse,
