@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from workflow.domain.facts import Actor
-from workflow.store.schema import cases, certificates, producers, unit_successors
+from workflow.store.schema import cases, certificates, producers, unit_successors, units
 
 # The order a case's certificates are ranked in to find its current one.
 _STATUS_RANK = case((certificates.c.status == "valid", 0),
@@ -160,4 +160,36 @@ def _reach(reg: Subquery, actor: Actor | None) -> list[ColumnElement[bool]]:
         return [reg.c.producer_id == actor.producer_id]
     if actor.role == "district_officer":
         return [reg.c.district_code == (actor.unit or "")]
-    return [reg.c.commune_code == (actor.unit or "")]
+    # A commune officer's products include those still recorded under a commune it took in.
+    return [or_(reg.c.commune_code == (actor.unit or ""), reg.c.unit_now == (actor.unit or ""))]
+
+
+# --- the register's pages and exports --------------------------------------------------------
+
+# The orders a register page may be read in; each ends on the certificate number, so a page
+# boundary never splits ties differently between two requests.
+ORDERS = ("year", "number", "product", "stars")
+
+
+def rows(f: Filters, actor: Actor | None = None, order: str = "year") -> Select[Any]:
+    """The register's rows ``f`` and ``actor`` select, in ``order`` (one of :data:`ORDERS`),
+    with the names of the units as recorded and of the commune that now owns each product:
+    every column of :func:`current` plus ``commune_name``, ``district_name``, ``unit_now_name``."""
+    reg = table()
+    commune, district, now = units.alias("commune"), units.alias("district"), units.alias("now")
+    c = reg.c
+    by = {"year": (c.year.desc(), c.number), "number": (c.number,),
+          "product": (c.product, c.number), "stars": (c.stars.desc(), c.stars_label.desc(),
+                                                       c.number)}[order]
+    return (select(reg, commune.c.name.label("commune_name"),
+                   district.c.name.label("district_name"), now.c.name.label("unit_now_name"))
+            .outerjoin(commune, commune.c.key == c.commune_code)
+            .outerjoin(district, district.c.key == c.district_code)
+            .outerjoin(now, now.c.key == c.unit_now)
+            .where(*where(reg, f, actor)).order_by(*by))
+
+
+def total(f: Filters, actor: Actor | None = None) -> Select[Any]:
+    """How many rows :func:`rows` selects (``SELECT COUNT(*)`` with the same conditions)."""
+    reg = table()
+    return select(func.count()).select_from(reg).where(*where(reg, f, actor))

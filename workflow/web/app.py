@@ -23,19 +23,19 @@ from workflow.web.api import (
     users,
 )
 from workflow.web.api import councils as api_councils
-from workflow.web.api import register as api_register
-from workflow.web.api import reports as api_reports
 from workflow.web.api import documents as api_documents
 from workflow.web.api import invitations as api_invitations
+from workflow.web.api import register as api_register
+from workflow.web.api import reports as api_reports
 from workflow.web.api.config import ApiConfig
 from workflow.web.api.limits import BodyLimit
 from workflow.web.api.metrics import Metrics, Timing
 from workflow.web.api.models import Problem
 from workflow.web.console import accounts, producer
 from workflow.web.console import councils as console_councils
+from workflow.web.console import documents as console_documents
 from workflow.web.console import register as console_register
 from workflow.web.console import reports as console_reports
-from workflow.web.console import documents as console_documents
 from workflow.web.console import routes as console
 from workflow.web.console.render import STATIC, Pages
 from workflow.web.security import SecurityHeaders
