@@ -113,6 +113,8 @@ class Filters:
     expiring_days: int | None = None
     statuses: tuple[str, ...] = ("valid",)
     today: date | None = None
+    # The current certificate's decision date (the entry day while pending), inclusive bounds.
+    decided: tuple[date | None, date | None] = (None, None)
 
 
 def table() -> Subquery:
@@ -140,6 +142,11 @@ def where(reg: Subquery, f: Filters, actor: Actor | None = None) -> list[ColumnE
         out.append(c.year >= lo)
     if hi is not None:
         out.append(c.year <= hi)
+    first, last = f.decided
+    if first is not None:
+        out.append(_decided(c) >= first)
+    if last is not None:
+        out.append(_decided(c) <= last)
     if f.trademark is not None:
         out.append(c.trademark if f.trademark else not_(c.trademark))
     if f.expiring_days is not None:
@@ -149,6 +156,10 @@ def where(reg: Subquery, f: Filters, actor: Actor | None = None) -> list[ColumnE
     if f.statuses:
         out.append(c.status.in_(f.statuses))
     return out
+
+
+def _decided(c: Any) -> ColumnElement[Any]:
+    return func.coalesce(c.decision_date, c.issued_on)
 
 
 def _reach(reg: Subquery, actor: Actor | None) -> list[ColumnElement[bool]]:

@@ -270,6 +270,39 @@ targets = Table(
     Column("set_at", TS, nullable=False),
 )
 
+# Re-evaluation campaigns (``ocop campaign``): a plan's selection frozen as items, each item
+# re-opened at most once, in the same transaction as its case's transition (migration 0007).
+campaigns = Table(
+    "campaigns", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("where_text", String(500), nullable=False),  # the selection as the planner wrote it
+    Column("filters", JSON, nullable=False),  # the checked register filters it stands for
+    Column("reason", String(20), nullable=False),  # open_reevaluation's reason
+    Column("message", Text),  # added to each producer's notice
+    Column("start_review", Boolean, nullable=False),
+    Column("status", String(12), nullable=False),  # planned | running | done | cancelled
+    Column("selected", Integer, nullable=False),
+    Column("planned_by", String(120), nullable=False),
+    Column("planned_at", TS, nullable=False),
+    Column("started_by", String(120)),
+    Column("started_at", TS),
+    Column("finished_at", TS),
+    Column("cancelled_by", String(120)),
+    Column("cancelled_at", TS),
+)
+
+campaign_items = Table(
+    "campaign_items", metadata,
+    Column("campaign_id", Integer, ForeignKey("campaigns.id"), primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | done | skipped | failed
+    Column("detail", JSON),  # why it was skipped or failed
+    Column("audit_seq", Integer),  # the case's entry that re-opened it
+    Column("done_at", TS),
+    Index("ix_campaign_items_campaign_id_status", "campaign_id", "status", "position"),
+)
+
 # One-time, expiring links that let a producer set up their own console access.
 invitations = Table(
     "invitations", metadata,
