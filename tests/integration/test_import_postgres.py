@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,13 @@ from sqlalchemy import text
 
 from tests.cohorts import mid_2025, workbook
 from tests.integration.test_remap_postgres import Ocop
-from tests.support import START, make_app, record_intact
+from tests.support import DOCS, START, World, make_app, record_intact
+from workflow import reports as formats
 from workflow.bootstrap import App
 from workflow.clock import FixedClock
-from workflow.store import units
+from workflow.store import reports, units
+from workflow.store.register import Filters
+from workflow.sweep import Sweeper
 
 pytestmark = pytest.mark.postgres
 
@@ -65,3 +69,50 @@ def test_the_mid_2025_register_imports_in_one_process(app: App, pg_url: str,
     again = ocop.run("import", "certified", str(path))
     assert again.returncode == 0 and "0 new, 0 changed, 3317 unchanged" in again.stdout
     assert counts(app, "SELECT COUNT(*) FROM audit_entries") == [(3317,)]
+    check_reports(app)
+
+
+def check_reports(app: App) -> None:
+    """The register's figures on PostgreSQL: 6 5★, 22 proposed for 5★, 1,571 4★, 1,718 3★
+    with status any; every new product in its first year; the whole report set."""
+    with app.db.connect() as conn:
+        stars = reports.counts(conn, ["stars"], Filters(statuses=()))
+        new = reports.new_per_year(conn, Filters(statuses=()))
+        began = time.monotonic()
+        found = reports.report_set(conn, START.date())
+        took = time.monotonic() - began
+    assert {r["stars"]: (r["count"], r["share"]) for r in stars["rows"]} == {
+        "5": (6, 0.2), "4+": (22, 0.7), "4": (1571, 47.4), "3": (1718, 51.8)}
+    assert stars["total"] == 3317
+    assert sum(r["new"] for r in new) == 3317 and new[0]["year"] == 2019
+    assert found["counts"]["stars"]["total"] == sum(
+        r["count"] for r in found["counts"]["stars"]["rows"]) > 0
+    assert sum(q["count"] for q in found["expiries"]) > 0
+    print(f"report set over 3,317 certificates on PostgreSQL in {took:.2f} s")
+    assert formats.render("counts", stars, "png", "vi").startswith(b"\x89PNG")
+
+
+def test_stage_durations_and_compliance_on_postgresql(app: App) -> None:
+    """Days between entries (PostgreSQL's interval arithmetic), nearest-rank median and p90,
+    and an escalated review deadline counted as missed."""
+    world = World(app)
+    codes = []
+    for draft, registered in ((1, 2), (2, 4), (3, None)):
+        world.clock.set(START)
+        code = world.register()
+        world.clock.advance(days=draft)
+        world.fire(code, "submit", "producer1", DOCS)
+        if registered is not None:
+            world.clock.advance(days=registered, hours=12)
+            world.fire(code, "start_review", "commune1")
+        codes.append(code)
+    world.clock.set(START + timedelta(days=40))
+    Sweeper(app.engine).run()
+    with app.db.connect() as conn:
+        stays = {r["state"]: r for r in reports.stage_durations(conn)}
+        kept = {r["kind"]: r for r in reports.deadline_compliance(conn)}
+    assert stays["draft"] == {"state": "draft", "count": 3, "median": 2.0, "p90": 3.0}
+    assert stays["registered"] == {"state": "registered", "count": 2, "median": 2.5,
+                                   "p90": 4.5}
+    assert kept["review_start"] == {"state": "registered", "kind": "review_start", "kept": 2,
+                                    "missed": 1, "running": 0, "percent": 66.7}
