@@ -275,6 +275,7 @@ def chart(kind: str, data: Any, fmt: str, lang: str) -> bytes:
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     bars = _bars(kind, data, lang)
     with matplotlib.rc_context({"font.family": FONT, "svg.hashsalt": "ocop-reports",
@@ -290,6 +291,10 @@ def chart(kind: str, data: Any, fmt: str, lang: str) -> bytes:
                         ha="right" if len(bars.names) > 6 else "center")
         axes.set_title(bars.title)
         axes.set_ylabel(bars.ylabel)
+        # Counts from zero, in whole numbers (all zeros still gives a readable 0–1 axis).
+        axes.set_ylim(bottom=0, top=max([*bars.values, *(bars.line or []), 1]) * 1.08)
+        if kind != "compliance":
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         out = io.BytesIO()
         metadata: dict[str, Any] = {"Date": None} if fmt == "svg" else {"Software": None}
         figure.savefig(out, format=fmt, metadata=metadata)
