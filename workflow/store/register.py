@@ -41,42 +41,53 @@ POTENTIAL = "4+"
 STARS_VALUES = ("3", "4", POTENTIAL, "5")
 
 
-def ranked() -> Subquery:
-    """Every certificate with its rank among its case's (1 = the current one)."""
+def ranked(producer: bool = True) -> Subquery:
+    """Every certificate with its case's (and, with ``producer``, its producer's) columns and
+    its rank among its case's certificates (1 = the current one). The joins come before the
+    ranking so the planner joins whole tables (hash joins), not one lookup per product."""
+    joined = certificates.join(cases, cases.c.id == certificates.c.case_id)
+    people: tuple[Any, ...] = ()
+    if producer:
+        joined = joined.join(producers, producers.c.id == cases.c.producer_id)
+        people = (producers.c.name.label("producer"), producers.c.kind.label("producer_kind"))
     return select(
-        certificates,
+        certificates.c.number, certificates.c.stars, certificates.c.level,
+        certificates.c.rule_version, certificates.c.status, certificates.c.issued_on,
+        certificates.c.valid_to, certificates.c.decision_no, certificates.c.decision_date,
+        certificates.c.decision_body,
+        cases.c.id.label("case_id"), cases.c.code, cases.c.state, cases.c.product,
+        cases.c.product_group, cases.c.producer_id, cases.c.district_code,
+        cases.c.commune_code, cases.c.trademark_no, cases.c.potential_5, *people,
         func.row_number().over(
             partition_by=certificates.c.case_id,
             order_by=(_STATUS_RANK, func.coalesce(certificates.c.decision_date,
                                                   certificates.c.issued_on).desc(),
                       certificates.c.id.desc())).label("rank"),
-    ).subquery("ranked")
+    ).select_from(joined).subquery("ranked")
 
 
-def current() -> Select[Any]:
-    """One row per case that holds or held a certificate: the product, its producer and unit
-    (as recorded, and the commune that now owns it), and its current certificate.
+def current(producer: bool = True) -> Select[Any]:
+    """One row per case that holds or held a certificate: the product, its producer (unless
+    ``producer`` is false: the counts need no names) and unit (as recorded, and the commune
+    that now owns it), and its current certificate.
 
-    Columns: case_id, code, state, product, product_group, rule_version_case, producer_id,
-    producer, producer_kind, district_code, commune_code, unit_now (the commune's default
-    successor after the 2025 reorganisation, else the commune itself), trademark_no,
-    trademark (bool), potential (bool), stars_label ("3", "4", "4+", "5"), number, stars,
-    level, rule_version, status, issued_on, valid_to, decision_no, decision_date,
-    decision_body, year (int).
+    Columns: case_id, code, state, product, product_group, producer_id, producer,
+    producer_kind, district_code, commune_code, unit_now (the commune's default successor
+    after the 2025 reorganisation, else the commune itself), trademark_no, trademark (bool),
+    potential (bool), stars_label ("3", "4", "4+", "5"), number, stars, level, rule_version,
+    status, issued_on, valid_to, decision_no, decision_date, decision_body, year (int).
     """
-    r = ranked()
+    r = ranked(producer)
     successor = unit_successors.alias("now")
-    potential = and_(r.c.stars == 4, func.coalesce(cases.c.potential_5, false()))
+    potential = and_(r.c.stars == 4, func.coalesce(r.c.potential_5, false()))
     stars_label = case((potential, POTENTIAL), else_=cast(r.c.stars, String(2)))
+    people = (r.c.producer, r.c.producer_kind) if producer else ()
     return (
         select(
-            cases.c.id.label("case_id"), cases.c.code, cases.c.state, cases.c.product,
-            cases.c.product_group, cases.c.producer_id,
-            producers.c.name.label("producer"), producers.c.kind.label("producer_kind"),
-            cases.c.district_code, cases.c.commune_code,
-            func.coalesce(successor.c.new_key, cases.c.commune_code).label("unit_now"),
-            cases.c.trademark_no,
-            (cases.c.trademark_no.is_not(None)).label("trademark"),
+            r.c.case_id, r.c.code, r.c.state, r.c.product, r.c.product_group, r.c.producer_id,
+            *people, r.c.district_code, r.c.commune_code,
+            func.coalesce(successor.c.new_key, r.c.commune_code).label("unit_now"),
+            r.c.trademark_no, (r.c.trademark_no.is_not(None)).label("trademark"),
             potential.label("potential"), stars_label.label("stars_label"),
             r.c.number, r.c.stars, r.c.level, r.c.rule_version, r.c.status, r.c.issued_on,
             r.c.valid_to, r.c.decision_no, r.c.decision_date, r.c.decision_body,
@@ -84,9 +95,7 @@ def current() -> Select[Any]:
                  Integer).label("year"),
         )
         .select_from(r)
-        .join(cases, cases.c.id == r.c.case_id)
-        .join(producers, producers.c.id == cases.c.producer_id)
-        .outerjoin(successor, and_(successor.c.old_key == cases.c.commune_code,
+        .outerjoin(successor, and_(successor.c.old_key == r.c.commune_code,
                                    successor.c.is_default))
         .where(r.c.rank == 1)
     )
@@ -117,9 +126,9 @@ class Filters:
     decided: tuple[date | None, date | None] = (None, None)
 
 
-def table() -> Subquery:
+def table(producer: bool = True) -> Subquery:
     """:func:`current` as a subquery its callers filter and group by name."""
-    return current().subquery("register")
+    return current(producer).subquery("register")
 
 
 def where(reg: Subquery, f: Filters, actor: Actor | None = None) -> list[ColumnElement[bool]]:
