@@ -15,7 +15,7 @@ from alembic import command
 from sqlalchemy import select
 
 from tests.support import World, make_app
-from tests.unit.lifecycle_support import Driver
+from tests.unit.lifecycle_support import Driver, case_state, path_between
 from workflow.store.migrate import alembic_config
 from workflow.store.schema import cases, certificates
 
@@ -30,14 +30,34 @@ def ocop(url: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
+def without_trademark(drive: Driver, *targets: str) -> str:
+    """A 1489 case driven through ``targets`` (its certificates pending) the way a release
+    before 0006 could have: no trademark certificate recorded, so no number for the
+    downgrade to drop (the IP check records none and caps the stars at 3)."""
+    code = drive.new_case("1489")
+    drive.world.decide_at_once = False
+    try:
+        start = "draft"
+        for target in targets:
+            for trigger, source, dest in path_between("1489", start, target):
+                drive.step(code, "1489", "record_no_ip" if trigger == "verify_ip" else trigger,
+                           source, dest)
+            start = target
+    finally:
+        drive.world.decide_at_once = True
+    assert case_state(drive.world.app, code) == targets[-1]
+    return code
+
+
 def test_the_upgrade_seals_and_signs_what_exists(pg_url: str, tmp_path: Path) -> None:
     app = make_app(pg_url)
     world = World(app)
     drive = Driver(world)
     # Certified without its decision (pending): a certificate as 0003 could hold it, with no
-    # decision date or body for the downgrade to drop.
-    certified = drive.reach("1489", "certified", pending=True)
-    drive.reach("148", "city_rating")
+    # decision date or body for the downgrade to drop; and with no trademark certificate, so
+    # no trademark number (0006) for it to drop either.
+    certified = without_trademark(drive, "city_rating", "certified")
+    without_trademark(drive, "city_rating")
     app.close()
     cfg = alembic_config(pg_url)
     command.downgrade(cfg, "0003")  # the previous release's schema: no seal, no signature
