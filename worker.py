@@ -28,7 +28,7 @@ from tasks.runtime import Runtime
 from workflow.config import Settings
 from workflow.messaging.broker import CHECKPOINT, RELAY, SWEEP, celery_config
 
-TASK_MODULES = ["tasks.delivery", "tasks.schedule"]
+TASK_MODULES = ["tasks.delivery", "tasks.schedule", "tasks.campaigns"]
 
 
 def worker_config(settings: Settings) -> dict[str, Any]:

@@ -165,7 +165,7 @@ class WorkflowEngine:
         lease = now + self.outbox_lease if self.outbox_lease else None
         messages = [] if internal and decided is None else outbox.status_messages(
             case, seq, event.trigger, f.state, dest, now,
-            _message_extra(plan, issued or decided, event, case, dest),
+            message_extra(plan, issued or decided, event, case, dest),
             public_url=self.settings.public_url, available_at=lease)
         if messages:
             conn.execute(stmt.INSERT_OUTBOX, messages)
@@ -317,7 +317,7 @@ def _decide(conn: Connection, f: Facts, plan: effects.Plan) -> dict[str, Any] | 
     return row
 
 
-def _message_extra(plan: effects.Plan, issued: dict[str, Any] | None, event: Event,
+def message_extra(plan: effects.Plan, issued: dict[str, Any] | None, event: Event,
                    case: dict[str, Any], dest: str) -> dict[str, Any]:
     extra: dict[str, Any] = {"stars": plan.updates.get("stars", case["stars"])}
     if issued:

@@ -6,6 +6,7 @@ import sys
 
 from workflow.cli import (  # noqa: F401  (each module registers its commands on ``cli``)
     audit_cmd,
+    campaign_cmd,
     cases_cmd,
     certificates_cmd,
     councils_cmd,

@@ -10,6 +10,7 @@ year is the decision's (the entry day while the certificate is pending).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -41,16 +42,17 @@ POTENTIAL = "4+"
 STARS_VALUES = ("3", "4", POTENTIAL, "5")
 
 
-def ranked(producer: bool = True) -> Subquery:
+def ranked(producer: bool = True, case_ids: Sequence[int] | None = None) -> Subquery:
     """Every certificate with its case's (and, with ``producer``, its producer's) columns and
     its rank among its case's certificates (1 = the current one). The joins come before the
-    ranking so the planner joins whole tables (hash joins), not one lookup per product."""
+    ranking so the planner joins whole tables (hash joins), not one lookup per product.
+    ``case_ids``: only these cases' (a campaign's chunk), not the whole table."""
     joined = certificates.join(cases, cases.c.id == certificates.c.case_id)
     people: tuple[Any, ...] = ()
     if producer:
         joined = joined.join(producers, producers.c.id == cases.c.producer_id)
         people = (producers.c.name.label("producer"), producers.c.kind.label("producer_kind"))
-    return select(
+    query = select(
         certificates.c.number, certificates.c.stars, certificates.c.level,
         certificates.c.rule_version, certificates.c.status, certificates.c.issued_on,
         certificates.c.valid_to, certificates.c.decision_no, certificates.c.decision_date,
@@ -63,10 +65,13 @@ def ranked(producer: bool = True) -> Subquery:
             order_by=(_STATUS_RANK, func.coalesce(certificates.c.decision_date,
                                                   certificates.c.issued_on).desc(),
                       certificates.c.id.desc())).label("rank"),
-    ).select_from(joined).subquery("ranked")
+    ).select_from(joined)
+    if case_ids is not None:
+        query = query.where(certificates.c.case_id.in_(list(case_ids)))
+    return query.subquery("ranked")
 
 
-def current(producer: bool = True) -> Select[Any]:
+def current(producer: bool = True, case_ids: Sequence[int] | None = None) -> Select[Any]:
     """One row per case that holds or held a certificate: the product, its producer (unless
     ``producer`` is false: the counts need no names) and unit (as recorded, and the commune
     that now owns it), and its current certificate.
@@ -77,7 +82,7 @@ def current(producer: bool = True) -> Select[Any]:
     potential (bool), stars_label ("3", "4", "4+", "5"), number, stars, level, rule_version,
     status, issued_on, valid_to, decision_no, decision_date, decision_body, year (int).
     """
-    r = ranked(producer)
+    r = ranked(producer, case_ids)
     successor = unit_successors.alias("now")
     potential = and_(r.c.stars == 4, func.coalesce(r.c.potential_5, false()))
     stars_label = case((potential, POTENTIAL), else_=cast(r.c.stars, String(2)))
@@ -126,9 +131,9 @@ class Filters:
     decided: tuple[date | None, date | None] = (None, None)
 
 
-def table(producer: bool = True) -> Subquery:
+def table(producer: bool = True, case_ids: Sequence[int] | None = None) -> Subquery:
     """:func:`current` as a subquery its callers filter and group by name."""
-    return current(producer).subquery("register")
+    return current(producer, case_ids).subquery("register")
 
 
 def where(reg: Subquery, f: Filters, actor: Actor | None = None) -> list[ColumnElement[bool]]:
