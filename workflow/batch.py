@@ -34,8 +34,8 @@ from workflow.engine import (
     INTERNAL_TRIGGERS,
     Applied,
     WorkflowEngine,
-    message_extra,
     is_internal,
+    message_extra,
     recorded_effects,
 )
 from workflow.errors import InvalidInput, NotFound, OcopError
