@@ -97,7 +97,7 @@ def scan() -> tuple[list[Use], list[str]]:
                 uses.append(Use(code, _params(call), where))
             elif (path.name, fname) not in DYNAMIC and name != "clause":
                 bad.append(f"{where} {name}(…) has no literal code")
-    return sorted(set(uses), key=lambda u: u.where), bad
+    return sorted(set(uses), key=lambda u: (u.where, u.code)), bad
 
 
 USES, UNCONVERTED = scan()

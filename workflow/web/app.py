@@ -22,6 +22,7 @@ from workflow.web.api import (
     units,
     users,
 )
+from workflow.web.api import campaigns as api_campaigns
 from workflow.web.api import councils as api_councils
 from workflow.web.api import documents as api_documents
 from workflow.web.api import invitations as api_invitations
@@ -32,6 +33,7 @@ from workflow.web.api.limits import BodyLimit
 from workflow.web.api.metrics import Metrics, Timing
 from workflow.web.api.models import Problem
 from workflow.web.console import accounts, producer
+from workflow.web.console import campaigns as console_campaigns
 from workflow.web.console import councils as console_councils
 from workflow.web.console import documents as console_documents
 from workflow.web.console import register as console_register
@@ -63,9 +65,9 @@ def create_app(app: App | None = None, config: ApiConfig | None = None) -> FastA
     for router in (cases.router, admin.router, users.router, units.router, public.router,
                    certificates_pdf.router, api_documents.router, api_councils.router,
                    api_invitations.router, api_register.router, api_reports.router,
-                   console.router, accounts.router, console_documents.router,
-                   console_councils.router, console_register.router, console_reports.router,
-                   producer.router):
+                   api_campaigns.router, console.router, accounts.router,
+                   console_documents.router, console_councils.router, console_register.router,
+                   console_reports.router, console_campaigns.router, producer.router):
         api.include_router(router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_api_route("/", lambda: RedirectResponse("/console", 303), include_in_schema=False)
