@@ -37,7 +37,7 @@ MARK = (update(campaign_items)
                campaign_items.c.case_id == bindparam("case"),
                campaign_items.c.status == PENDING)
         .values(status=bindparam("outcome"), detail=bindparam("detail"),
-                audit_seq=bindparam("seq"), done_at=bindparam("at")))
+                entry_seq=bindparam("seq"), done_at=bindparam("at")))
 
 
 def to_json(f: Filters) -> dict[str, Any]:
@@ -133,7 +133,7 @@ def mark_done(conn: Connection, campaign_id: int, case_ids: Sequence[int], at: d
                  .where(campaign_items.c.campaign_id == campaign_id,
                         campaign_items.c.case_id.in_(list(case_ids)),
                         campaign_items.c.status == PENDING)
-                 .values(status=DONE, done_at=at, audit_seq=head.scalar_subquery() - back))
+                 .values(status=DONE, done_at=at, entry_seq=head.scalar_subquery() - back))
 
 
 def counts(conn: Connection, campaign_id: int) -> dict[str, int]:

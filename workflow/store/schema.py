@@ -298,7 +298,7 @@ campaign_items = Table(
     Column("position", Integer, nullable=False),
     Column("status", String(10), nullable=False),  # pending | done | skipped | failed
     Column("detail", JSON),  # why it was skipped or failed
-    Column("audit_seq", Integer),  # the case's entry that re-opened it
+    Column("entry_seq", Integer),  # the seq of the case's entry that re-opened it
     Column("done_at", TS),
     Index("ix_campaign_items_campaign_id_status", "campaign_id", "status", "position"),
 )

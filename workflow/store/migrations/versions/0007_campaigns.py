@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column('position', sa.Integer(), nullable=False),
         sa.Column('status', sa.String(length=10), nullable=False),
         sa.Column('detail', sa.JSON(), nullable=True),
-        sa.Column('audit_seq', sa.Integer(), nullable=True),
+        sa.Column('entry_seq', sa.Integer(), nullable=True),
         sa.Column('done_at', TS, nullable=True),
         sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'],
                                 name=op.f('fk_campaign_items_campaign_id_campaigns')),
