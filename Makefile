@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/ocop run
 
-test: $(STAMP)
-	$(PY) -m pytest tests
+test: $(STAMP)  # every test, a file per worker on each core (pytest-xdist)
+	$(PY) -m pytest -n auto --dist loadfile tests
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
