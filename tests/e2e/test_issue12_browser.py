@@ -46,7 +46,7 @@ def app(tmp_path: Path) -> Iterator[App]:
 
 
 @pytest.fixture
-def page(app: App) -> Iterator[tuple[Page, str, World]]:
+def page(app: App) -> Iterator[Page]:
     world = World(app)
     chromium = require_chromium()
     with served(app) as url, sync_playwright() as p:
@@ -57,7 +57,7 @@ def page(app: App) -> Iterator[tuple[Page, str, World]]:
         page.fill("#token", world.tokens["city"])
         page.click("button[type=submit]")
         expect(page).to_have_url(re.compile(r"/console/inbox$"))
-        yield page, url, world
+        yield page
         browser.close()
 
 
@@ -75,8 +75,8 @@ def drawn(page: Page, chart: Locator) -> None:
 
 
 def test_the_office_reads_its_register_and_reports_with_a_chart(
-        page: tuple[Page, str, World]) -> None:
-    browser, url, _ = page
+        page: Page) -> None:
+    browser = page
     browser.get_by_test_id("nav-register").click()
     expect(browser.get_by_test_id("register-total")).to_have_attribute("data-total", "12")
 

@@ -15,6 +15,7 @@ import pytest
 from tests.support import DOCS, make_app
 from tests.unit.lifecycle_support import CRITERIA, assert_one_sentence, snapshot
 from workflow import logs
+from workflow.bootstrap import App
 from workflow.cli import cli
 from workflow.cli.base import run_cli
 
@@ -84,6 +85,17 @@ class CurrentStderr:
 
     def isatty(self) -> bool:
         return False
+
+
+def around(app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+           lang: str | None = None) -> Ocop:
+    """The CLI in this process, on ``app`` (a test's own: the CLI's context does not close it),
+    speaking ``lang`` when given."""
+    monkeypatch.setattr(app, "close", lambda: None)
+    monkeypatch.setattr("workflow.cli.base.bootstrap", lambda: app)
+    if lang:
+        monkeypatch.setenv("OCOP_LANG", lang)
+    return Ocop(capsys, app.settings.database_url)
 
 
 def open_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.cohorts import row, write_csv
-from tests.integration.cli_support import Ocop
+from tests.integration.cli_support import Ocop, around
 from tests.support import START, World, make_app, record_intact
 from workflow import campaigns, importer
 from workflow.batch import apply_moving_batch
@@ -299,10 +299,7 @@ def test_a_refused_case_writes_nothing_and_the_rest_proceed(app: App, tmp_path: 
 
 @pytest.fixture
 def ocop(app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Ocop:
-    monkeypatch.setattr(app, "close", lambda: None)  # the CLI's context closes its app
-    monkeypatch.setattr("workflow.cli.base.bootstrap", lambda: app)
-    monkeypatch.setenv("OCOP_LANG", "en")
-    return Ocop(capsys, "sqlite://")
+    return around(app, capsys, monkeypatch, "en")
 
 
 def test_ocop_campaign_plan_run_show_list_and_cancel(

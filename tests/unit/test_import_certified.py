@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.cohorts import hanoi_2018_2020, row, write_csv
-from tests.integration.cli_support import Ocop
+from tests.integration.cli_support import Ocop, around
 from tests.support import BINH_MINH, START, make_app, record_intact
 from tests.unit.lifecycle_support import snapshot
 from workflow import importer
@@ -34,9 +34,7 @@ def app() -> Iterator[App]:
 @pytest.fixture
 def ocop(app: App, capsys: pytest.CaptureFixture[str],
          monkeypatch: pytest.MonkeyPatch) -> Ocop:
-    monkeypatch.setattr(app, "close", lambda: None)  # the CLI's context closes its app
-    monkeypatch.setattr("workflow.cli.base.bootstrap", lambda: app)
-    return Ocop(capsys, "sqlite://")
+    return around(app, capsys, monkeypatch)
 
 
 def count(app: App, sql: str) -> Any:

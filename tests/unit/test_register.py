@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from tests.cohorts import hanoi_2018_2020, row, write_csv
-from tests.integration.cli_support import Ocop
+from tests.integration.cli_support import Ocop, around
 from tests.support import BINH_MINH, HA_DONG, START, make_app
 from workflow import importer, register
 from workflow.bootstrap import App
@@ -228,10 +228,7 @@ def test_the_exports_hold_as_many_rows_as_the_total(app: App) -> None:
 @pytest.fixture
 def ocop(app: App, capsys: pytest.CaptureFixture[str],
          monkeypatch: pytest.MonkeyPatch) -> Ocop:
-    monkeypatch.setattr(app, "close", lambda: None)  # the CLI's context closes its app
-    monkeypatch.setattr("workflow.cli.base.bootstrap", lambda: app)
-    monkeypatch.setenv("OCOP_LANG", "vi")
-    return Ocop(capsys, "sqlite://")
+    return around(app, capsys, monkeypatch, "vi")
 
 
 def test_ocop_register_list_prints_a_page_and_the_total(ocop: Ocop) -> None:

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import insert, select, update
 
 from tests.cohorts import hanoi_2018_2020, row, write_csv
-from tests.integration.cli_support import Ocop
+from tests.integration.cli_support import Ocop, around
 from tests.support import DOCS, START, World, make_app
 from tests.unit.lifecycle_support import CRITERIA
 from workflow import importer, reports
@@ -291,10 +291,7 @@ def test_charts_are_png_and_svg_with_the_vietnamese_title(cohort: App) -> None:
 @pytest.fixture
 def ocop(cohort: App, capsys: pytest.CaptureFixture[str],
          monkeypatch: pytest.MonkeyPatch) -> Ocop:
-    monkeypatch.setattr(cohort, "close", lambda: None)  # the CLI's context closes its app
-    monkeypatch.setattr("workflow.cli.base.bootstrap", lambda: cohort)
-    monkeypatch.setenv("OCOP_LANG", "en")
-    return Ocop(capsys, "sqlite://")
+    return around(cohort, capsys, monkeypatch, "en")
 
 
 def test_the_cli_reports_counts_and_the_other_reports(ocop: Ocop, tmp_path: Path) -> None:
