@@ -45,7 +45,7 @@ log = structlog.get_logger("ocop.campaigns")
 ROLES = ("city_officer", "admin")
 REASONS = tuple(dict.fromkeys(r for lc in states.LIFECYCLES.values()
                               for r in lc.reevaluation_reasons))
-CHUNK, MAX_CHUNK, MAX_MESSAGE = 200, 5000, 2000
+CHUNK, MAX_CHUNK, MAX_MESSAGE = 500, 5000, 2000
 MAX_WHERE = 500  # characters: the campaigns row keeps the words as typed
 CHUNK_TASK = "ocop.campaign_chunk"  # tasks/campaigns.py
 POLL, STALL = 0.3, 30.0  # seconds between progress reads; without progress, run it here
@@ -214,9 +214,12 @@ def run(app: App, campaign_id: int, actor: Actor, chunk: int = CHUNK,
     left = start(app, campaign_id, actor)
     here = enqueue is None or not left or not enqueue(campaign_id, chunk,
                                                       math.ceil(left / chunk))
-    last, since = None, time.monotonic()
+    last, since, read = None, time.monotonic(), 0.0
     while True:
         claimed = run_chunk(app, campaign_id, chunk) if here else 0
+        if claimed and time.monotonic() - read < POLL:
+            continue  # progressing here: count the items a few times a second, not per chunk
+        read = time.monotonic()
         counts = _counts(app, campaign_id)
         progress(counts)
         if not counts["left"] or (not claimed and _status(app, campaign_id) != "running"):
