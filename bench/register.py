@@ -138,7 +138,7 @@ def bench_import(runs: int) -> dict[str, Any]:
 
 # 100,000 certified products in SQL: a 1489 lifecycle of six entries each (draft, registered,
 # commune pre-score, IP check, city rating, certified) a few days apart, three stage deadlines
-# (one in ten missed), and one certificate each (one in ten with an older, superseded one).
+# closed as the case moved on (one in ten escalated first: missed), and one certificate each (one in ten with an older, superseded one).
 SEED = [
     """INSERT INTO producers (id, name, kind, commune, commune_code, webhook_secret, lang,
                              created_at)
@@ -192,7 +192,8 @@ SEED = [
             AS s(seq, trig, from_state, to_state)""",
     """INSERT INTO deadlines (case_id, kind, state, due_at, status, working_days, level,
                              fired_at, created_at)
-       SELECT c.id, s.kind, s.state, now(), 'done', true, 0,
+       SELECT c.id, s.kind, s.state, now(), 'cancelled', true,
+              CASE WHEN (c.id + s.n) % 10 = 0 THEN 1 ELSE 0 END,
               CASE WHEN (c.id + s.n) % 10 = 0 THEN now() END, now()
        FROM cases c,
             (VALUES (1, 'review_start', 'registered'), (2, 'commune_prescore', 'commune_prescore'),

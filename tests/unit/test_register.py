@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from tests.cohorts import hanoi_2018_2020, row, write_csv
 from tests.integration.cli_support import Ocop, around
@@ -24,6 +24,7 @@ from workflow.bootstrap import App
 from workflow.clock import FixedClock, local
 from workflow.domain.facts import Actor
 from workflow.errors import InvalidInput
+from workflow.store import register as store_register
 from workflow.store import units
 from workflow.store.register import Filters
 
@@ -270,3 +271,33 @@ def test_ocop_register_as_a_staff_user_sees_their_reach(app: App, ocop: Ocop) ->
         registry.add_user(conn, START, "bm-register", "commune_officer", None, BINH_MINH)
     found = ocop("register", "list", "--as", "bm-register", "--json").json()
     assert found["total"] == 5
+
+
+def test_the_valid_only_path_picks_what_the_ranking_picks(tmp_path: Path) -> None:
+    """Valid certificates read without ranking (the default filter's fast path) are exactly the
+    current certificates the ranking calls valid, here with a case that also holds an older
+    superseded certificate and a newer one awaiting its decision."""
+    fresh = make_app("sqlite://", FixedClock(START))
+    try:
+        importer.run(fresh.db, write_csv(tmp_path / "two.csv", [row(1), row(2)]),
+                     Actor("system", "system"), START)
+        with fresh.db.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO certificates (case_id, number, stars, level, rule_version, "
+                "issued_on, valid_to, status, created_at) SELECT case_id, number || :tail, 4, "
+                "'city', '148', :day, NULL, :status, created_at FROM certificates "
+                "WHERE number = 'OCOP-HN-00001'"),
+                [{"tail": "-old", "day": "2020-01-01", "status": "superseded"},
+                 {"tail": "-new", "day": TODAY.isoformat(), "status": "pending"}])
+        picked = {}
+        with fresh.db.connect() as conn:
+            for fast in (False, True):
+                reg = store_register.current(valid_only=fast).subquery()
+                picked[fast] = set(conn.execute(
+                    select(reg.c.case_id, reg.c.number).where(reg.c.status == "valid")))
+            every = conn.execute(select(func.count()).select_from(
+                store_register.table(f=Filters(statuses=())))).scalar_one()
+        assert picked[True] == picked[False] and len(picked[True]) == 2
+        assert every == 2  # one row a product, whatever it holds
+    finally:
+        fresh.close()

@@ -78,7 +78,7 @@ def from_json(stored: Mapping[str, Any]) -> Filters:
 def selection(f: Filters) -> Select[Any]:
     """The certified cases holding a certificate ``f`` matches, by case id: case_id, code,
     product, producer, stars (the register's label), number."""
-    reg = register.table()
+    reg = register.table(f=f)
     return (select(reg.c.case_id, reg.c.code, reg.c.product, reg.c.producer,
                    reg.c.stars_label.label("stars"), reg.c.number)
             .where(*register.where(reg, f), reg.c.state == "certified")
@@ -120,7 +120,7 @@ def claim(conn: Connection, campaign_id: int, size: int) -> list[int]:
 
 def still_matching(conn: Connection, f: Filters, case_ids: Sequence[int]) -> set[int]:
     """Which of ``case_ids`` the plan's filters still select now."""
-    reg = register.table(producer=False, case_ids=case_ids)
+    reg = register.table(producer=False, case_ids=case_ids, f=f)
     query = select(reg.c.case_id).where(*register.where(reg, f), reg.c.state == "certified")
     return {int(i) for i in conn.execute(query).scalars()}
 

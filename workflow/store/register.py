@@ -24,6 +24,7 @@ from sqlalchemy import (
     extract,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -42,11 +43,14 @@ POTENTIAL = "4+"
 STARS_VALUES = ("3", "4", POTENTIAL, "5")
 
 
-def ranked(producer: bool = True, case_ids: Sequence[int] | None = None) -> Subquery:
+def ranked(producer: bool = True, case_ids: Sequence[int] | None = None,
+           valid_only: bool = False) -> Subquery:
     """Every certificate with its case's (and, with ``producer``, its producer's) columns and
     its rank among its case's certificates (1 = the current one). The joins come before the
     ranking so the planner joins whole tables (hash joins), not one lookup per product.
-    ``case_ids``: only these cases' (a campaign's chunk), not the whole table."""
+    ``case_ids``: only these cases' (a campaign's chunk), not the whole table.
+    ``valid_only``: only valid certificates, each its case's current one without ranking (a
+    case holds at most one valid certificate, and a valid one ranks first)."""
     joined = certificates.join(cases, cases.c.id == certificates.c.case_id)
     people: tuple[Any, ...] = ()
     if producer:
@@ -60,18 +64,21 @@ def ranked(producer: bool = True, case_ids: Sequence[int] | None = None) -> Subq
         cases.c.id.label("case_id"), cases.c.code, cases.c.state, cases.c.product,
         cases.c.product_group, cases.c.producer_id, cases.c.district_code,
         cases.c.commune_code, cases.c.trademark_no, cases.c.potential_5, *people,
-        func.row_number().over(
+        (literal(1) if valid_only else func.row_number().over(
             partition_by=certificates.c.case_id,
             order_by=(_STATUS_RANK, func.coalesce(certificates.c.decision_date,
                                                   certificates.c.issued_on).desc(),
-                      certificates.c.id.desc())).label("rank"),
+                      certificates.c.id.desc()))).label("rank"),
     ).select_from(joined)
+    if valid_only:
+        query = query.where(certificates.c.status == "valid")
     if case_ids is not None:
         query = query.where(certificates.c.case_id.in_(list(case_ids)))
     return query.subquery("ranked")
 
 
-def current(producer: bool = True, case_ids: Sequence[int] | None = None) -> Select[Any]:
+def current(producer: bool = True, case_ids: Sequence[int] | None = None,
+            valid_only: bool = False) -> Select[Any]:
     """One row per case that holds or held a certificate: the product, its producer (unless
     ``producer`` is false: the counts need no names) and unit (as recorded, and the commune
     that now owns it), and its current certificate.
@@ -82,7 +89,7 @@ def current(producer: bool = True, case_ids: Sequence[int] | None = None) -> Sel
     potential (bool), stars_label ("3", "4", "4+", "5"), number, stars, level, rule_version,
     status, issued_on, valid_to, decision_no, decision_date, decision_body, year (int).
     """
-    r = ranked(producer, case_ids)
+    r = ranked(producer, case_ids, valid_only)
     successor = unit_successors.alias("now")
     potential = and_(r.c.stars == 4, func.coalesce(r.c.potential_5, false()))
     stars_label = case((potential, POTENTIAL), else_=cast(r.c.stars, String(2)))
@@ -131,9 +138,16 @@ class Filters:
     decided: tuple[date | None, date | None] = (None, None)
 
 
-def table(producer: bool = True, case_ids: Sequence[int] | None = None) -> Subquery:
-    """:func:`current` as a subquery its callers filter and group by name."""
-    return current(producer, case_ids).subquery("register")
+def table(producer: bool = True, case_ids: Sequence[int] | None = None,
+          f: Filters | None = None) -> Subquery:
+    """:func:`current` as a subquery its callers filter and group by name; when ``f`` asks
+    for valid certificates only, without ranking every certificate."""
+    return current(producer, case_ids, valid_only(f)).subquery("register")
+
+
+def valid_only(f: Filters | None) -> bool:
+    """Whether ``f`` keeps valid certificates only (the register's and reports' default)."""
+    return f is not None and set(f.statuses) == {"valid"}
 
 
 def where(reg: Subquery, f: Filters, actor: Actor | None = None) -> list[ColumnElement[bool]]:
@@ -200,7 +214,7 @@ def rows(f: Filters, actor: Actor | None = None, order: str = "year") -> Select[
     """The register's rows ``f`` and ``actor`` select, in ``order`` (one of :data:`ORDERS`),
     with the names of the units as recorded and of the commune that now owns each product:
     every column of :func:`current` plus ``commune_name``, ``district_name``, ``unit_now_name``."""
-    reg = table()
+    reg = table(f=f)
     commune, district, now = units.alias("commune"), units.alias("district"), units.alias("now")
     c = reg.c
     by = {"year": (c.year.desc(), c.number), "number": (c.number,),
@@ -216,5 +230,5 @@ def rows(f: Filters, actor: Actor | None = None, order: str = "year") -> Select[
 
 def total(f: Filters, actor: Actor | None = None) -> Select[Any]:
     """How many rows :func:`rows` selects (``SELECT COUNT(*)`` with the same conditions)."""
-    reg = table()
+    reg = table(f=f)
     return select(func.count()).select_from(reg).where(*where(reg, f, actor))

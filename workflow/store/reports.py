@@ -41,7 +41,7 @@ from workflow.errors import Forbidden, InvalidInput, clause
 from workflow.store import adminlog
 from workflow.store.deadlines import CANCELLED, CERT_KINDS, COMPLETION_REMINDERS, DONE
 from workflow.store.queries import scoped
-from workflow.store.register import Filters, current, table, where
+from workflow.store.register import Filters, current, table, valid_only, where
 from workflow.store.schema import audit_entries, cases, certificates, deadlines, targets, units
 
 # What products are counted by, and the register's column each one reads.
@@ -76,7 +76,7 @@ def counts(conn: Connection, by: Sequence[str], f: Filters,
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown or not by or len(set(by)) != len(by):
         raise InvalidInput("report_by_unknown", got=",".join(by), dimensions=list(DIMENSIONS))
-    reg = table(producer=False)
+    reg = table(producer=False, f=f)
     columns = [reg.c[DIMENSIONS[d]].label(d) for d in by]
     n = func.count()
     total = func.sum(n).over()
@@ -102,7 +102,7 @@ def counts_each(conn: Connection, dims: Sequence[str], f: Filters,
     for d in dims:
         if d not in DIMENSIONS:
             raise InvalidInput("report_by_unknown", got=d, dimensions=list(DIMENSIONS))
-    shared = current(producer=False).cte("register")
+    shared = current(producer=False, valid_only=valid_only(f)).cte("register")
     n = func.count()
     branches = []
     for d in dims:
@@ -275,7 +275,7 @@ def expiries_by_quarter(conn: Connection, today: date, quarters: int = 8,
     spans = _quarters(today, quarters)
     last_year, last_q = spans[-1]
     end = date(last_year + 1, 1, 1) if last_q == 4 else date(last_year, 3 * last_q + 1, 1)
-    reg = table(producer=False)
+    reg = table(producer=False, f=Filters())
     valid_to = reg.c.valid_to
     year = cast(extract("year", valid_to), Integer)
     q = (cast(extract("month", valid_to), Integer) - 1) // 3 + 1
