@@ -138,7 +138,8 @@ def bench_import(runs: int) -> dict[str, Any]:
 
 # 100,000 certified products in SQL: a 1489 lifecycle of six entries each (draft, registered,
 # commune pre-score, IP check, city rating, certified) a few days apart, three stage deadlines
-# closed as the case moved on (one in ten escalated first: missed), and one certificate each (one in ten with an older, superseded one).
+# closed as the case moved on (one in ten escalated first: missed), and one certificate each
+# (one in ten with an older, superseded one).
 SEED = [
     """INSERT INTO producers (id, name, kind, commune, commune_code, webhook_secret, lang,
                              created_at)
