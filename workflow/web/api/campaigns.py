@@ -178,14 +178,15 @@ def _asked(app: App, actor: Actor, body: CampaignIn) -> dict[str, Any]:
             "message": body.message, "start_review": body.start_review, "limit": body.limit}
 
 
-@router.post("/preview", response_model=Preview, responses=documented(401, 403, 404, 413, 422))
+@router.post("/preview", response_model=Preview,
+             responses=documented(400, 401, 403, 404, 413, 422))
 def preview(body: CampaignIn, app: AppDep, actor: CurrentActor) -> dict[str, Any]:
     """The count and the first cases the words select; nothing is written."""
     return campaigns.preview(**_asked(app, actor, body))
 
 
 @router.post("", status_code=201, response_model=Planned,
-             responses=documented(401, 403, 404, 413, 422))
+             responses=documented(400, 401, 403, 404, 413, 422))
 def plan(body: CampaignIn, app: AppDep, actor: CurrentActor, response: Response
          ) -> dict[str, Any]:
     """Save the plan (CLI: ``ocop campaign plan``): the selection frozen, no case changed."""

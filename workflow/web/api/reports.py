@@ -190,7 +190,8 @@ def get_target(year: Year, app: AppDep, actor: CurrentActor) -> dict[str, Any]:
     return found
 
 
-@router.put("/targets/{year}", response_model=Target, responses=documented(401, 403, 422))
+@router.put("/targets/{year}", response_model=Target,
+            responses=documented(400, 401, 403, 413, 422))
 def put_target(year: Year, body: TargetIn, app: AppDep, actor: CurrentActor) -> dict[str, Any]:
     """Set (or change) a year's target (city officers and administrators; admin-logged)."""
     with write_transaction(app.db) as conn:
