@@ -38,7 +38,7 @@ CHOICES: dict[str, str] = {
     "trigger_choices": "trigger", "role_choices": "role", "group_choices": "group",
     "rules_choices": "rules", "producer_kind_choices": "producer_kind", "new_group": "group",
     "reevaluation_reason_choices": "reevaluation_reason",
-    "revocation_reason_choices": "revocation_reason",
+    "revocation_reason_choices": "revocation_reason", "level_choices": "level",
 }
 RAW = "got"
 QUOTES = "\u201c{}\u201d"

@@ -261,14 +261,14 @@ class Checker:
         if kind is not None:
             values["producer_kind"] = KIND_WORDS.get(text.fold(kind))
             if values["producer_kind"] is None:
-                bad("producer_kind", clause("hint_import_bad_choice", got=kind,
-                                                     choices=list(KINDS)))
+                bad("producer_kind", clause("hint_import_bad_kind", got=kind,
+                                            producer_kind_choices=list(KINDS)))
         level = values["level"]
         if level is not None:
             values["level"] = LEVEL_WORDS.get(text.fold(level).removeprefix("cấp "))
             if values["level"] is None:
-                bad("level", clause("hint_import_bad_choice", got=level,
-                                             choices=list(LEVELS)))
+                bad("level", clause("hint_import_bad_level", got=level,
+                                    level_choices=list(LEVELS)))
         rules = values["rule_version"]
         if rules is not None:
             rules = str(rules).removesuffix(".0")
