@@ -29,14 +29,13 @@ from workflow.store import (
     audit,
     councils,
     deadlines,
-    documents,
     history,
     queries,
     replay,
     seal,
 )
 from workflow.store import statements as stmt
-from workflow.store.db import write_transaction
+from workflow.store.db import run, write_transaction
 from workflow.store.schema import certificates as certs
 from workflow.store.schema import idempotency_keys, score_sheets
 
@@ -117,7 +116,7 @@ class WorkflowEngine:
         rows = conn.execute(stmt.LOCK_CASE, {"code": event.case_code}).all()
         if not rows:
             raise NotFound("case_not_found", got=event.case_code)
-        case, live_clocks = _split_clocks(rows)
+        case, live_clocks, uploaded = _split_clocks(rows)
         request_hash = _request_hash(event) if event.idempotency_key else ""
         if event.idempotency_key:
             replay = self._replay(conn, event, request_hash)
@@ -127,7 +126,7 @@ class WorkflowEngine:
             raise PreconditionFailed("version_mismatch", case=case["code"],
                                      version_now=case["version"], expected=event.expected_version)
         facts = facts_for(case, event, self.clock.now(), self.settings, live_clocks)
-        load_context(conn, facts)
+        load_context(conn, facts, uploaded)
         plan, dest = decide(facts, lambda: queries.newest_certificate(conn, case["id"], "valid"))
         applied = self._write(conn, facts, plan, dest, request_hash)
         return applied
@@ -168,7 +167,7 @@ class WorkflowEngine:
             message_extra(plan, issued or decided, event, case, dest),
             public_url=self.settings.public_url, available_at=lease)
         if messages:
-            conn.execute(stmt.INSERT_OUTBOX, messages)
+            run(conn, stmt.INSERT_OUTBOX, messages)
         applied = Applied(case["code"], event.trigger, f.state, dest, case["version"] + 1, seq,
                           tuple(m["message_id"] for m in messages),
                           lease=lease if messages else None)
@@ -196,13 +195,15 @@ class WorkflowEngine:
                        response=stored.response["case"])
 
 
-def _split_clocks(rows: Sequence[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The case columns, and the live clocks joined onto its rows."""
+def _split_clocks(rows: Sequence[Any]) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                                frozenset[str]]:
+    """The case columns, the live clocks joined onto its rows, the kinds uploaded to it."""
     first = rows[0]._mapping
     case = {k: v for k, v in first.items() if not k.startswith("clock_")}
+    uploaded = case.pop(stmt.UPLOADED_KINDS)
     clocks = [{c: row._mapping[f"clock_{c}"] for c in stmt.CLOCK_COLUMNS}
               for row in rows if row._mapping["clock_id"] is not None]
-    return case, clocks
+    return case, clocks, frozenset(uploaded.split(",")) if uploaded else frozenset()
 
 
 def is_internal(rules: str, trigger: str, state: str | None = None) -> bool:
@@ -229,13 +230,13 @@ def _request_hash(event: Event) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def load_context(conn: Connection, f: Facts) -> None:
+def load_context(conn: Connection, f: Facts, uploaded: frozenset[str]) -> None:
     """What the event's checks read besides the case row: the uploaded document kinds (for
-    ``submit``/``resubmit``), the council a scoring event names, the pending certificate (for
-    ``record_decision``)."""
+    ``submit``/``resubmit``; read with the case row), the council a scoring event names, the
+    pending certificate (for ``record_decision``)."""
     trigger, case_id = f.event.trigger, f.case["id"]
     if trigger in ("submit", "resubmit"):
-        f.uploaded_kinds = documents.kinds(conn, case_id)
+        f.uploaded_kinds = uploaded
     council = f.event.data.get("council")
     if isinstance(council, int) and not isinstance(council, bool) and 0 < council < 2**31:
         f.council = councils.get(conn, council)

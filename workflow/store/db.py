@@ -1,17 +1,20 @@
 """Database engines: SQLite (embedded default, WAL, immediate write transactions) or
-PostgreSQL (row locks)."""
+PostgreSQL (row locks), and the hot path's writes run on the DB-API cursor (``run``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.dml import UpdateBase
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -79,3 +82,63 @@ def read_snapshot(engine: Engine, snapshot: str | None = None) -> Iterator[Conne
                     conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             yield conn
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One statement's SQL for one dialect and parameter set, and how each value is bound."""
+
+    statement: UpdateBase
+    sql: str
+    names: tuple[str, ...]  # the parameters in the order (qmark) or under the names bound
+    keys: tuple[str, ...]  # the names the driver takes (pyformat), or () when positional
+    convert: tuple[Callable[[Any], Any] | None, ...]
+
+    def bind(self, params: Mapping[str, Any]) -> Any:
+        values = [params[n] if f is None else f(params[n])
+                  for n, f in zip(self.names, self.convert, strict=True)]
+        return dict(zip(self.keys, values, strict=True)) if self.keys else tuple(values)
+
+
+# Keyed by the statement's identity: only module-level statements (a handful) come here.
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], _Compiled] = {}
+
+
+def _compiled(statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+    key = (id(statement), dialect.name, keys)
+    found = _COMPILED.get(key)
+    if found is not None and found.statement is statement:
+        return found
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    names = tuple(compiled.positiontup or compiled.binds)
+    escaped = compiled.escaped_bind_names
+    binds = compiled.binds
+    found = _Compiled(
+        statement, str(compiled), names,
+        () if compiled.positional else tuple(escaped.get(n, n) for n in names),
+        tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names))
+    _COMPILED[key] = found
+    return found
+
+
+def run(conn: Connection, statement: UpdateBase,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
+    """Execute a module-level INSERT/UPDATE with ``params`` (one row, or many: executemany) on
+    the connection's DB-API cursor, inside its transaction; returns the rows it matched.
+
+    The SQL and the type conversions are SQLAlchemy's, compiled once per dialect: what this
+    skips is the per-execution setup (~50 µs a statement, more than the SQL on the hot path).
+    No execution events fire; a driver error is raised as SQLAlchemy's (``IntegrityError``…)."""
+    rows = [params] if isinstance(params, Mapping) else params
+    compiled = _compiled(statement, conn.dialect, tuple(rows[0]))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if len(rows) == 1:
+            cursor.execute(compiled.sql, compiled.bind(rows[0]))
+        else:
+            cursor.executemany(compiled.sql, [compiled.bind(r) for r in rows])
+        return int(cursor.rowcount)
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise DBAPIError.instance(compiled.sql, rows, e, conn.dialect.loaded_dbapi.Error) from e
+    finally:
+        cursor.close()

@@ -11,6 +11,7 @@ import states
 from workflow.domain import calendar, certificates
 from workflow.domain.facts import Facts
 from workflow.store import statements as stmt
+from workflow.store.db import run
 from workflow.store.schema import deadlines
 
 OPEN, PAUSED, DONE, CANCELLED = "open", "paused", "done", "cancelled"
@@ -70,7 +71,7 @@ def apply(conn: Connection, f: Facts, dest: str | None, issued_valid_to: date | 
     if issued_valid_to is not None:
         new += certificate_clocks(case_id, issued_valid_to, now)
     if new:
-        conn.execute(stmt.INSERT_DEADLINE, new)
+        run(conn, stmt.INSERT_DEADLINE, new)
 
 
 def decided(conn: Connection, f: Facts, valid_to: date) -> None:
@@ -79,7 +80,7 @@ def decided(conn: Connection, f: Facts, valid_to: date) -> None:
     _set(conn, [d for d in f.open_deadlines if d["kind"] in CERT_KINDS], CANCELLED)
     new = certificate_clocks(f.case["id"], valid_to, f.now)
     if new:
-        conn.execute(stmt.INSERT_DEADLINE, new)
+        run(conn, stmt.INSERT_DEADLINE, new)
 
 
 def _set(conn: Connection, rows: list[dict[str, Any]], status: str) -> None:

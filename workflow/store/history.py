@@ -8,7 +8,8 @@ set-based: one statement moving every case row (``move``, an UPDATE that sets
 ``audit_seq = :seq``, ``audit_head = :head`` and ``audit_seal = :seal`` (the head's HMAC under
 the signing key, ``seal``), guarded by the case's version) and one
 insert of every entry, whether they are one case's or a batch's of hundreds. So one event
-costs exactly the two statements it always did, and a batch costs two whatever its size.
+costs exactly the two statements it always did, and a batch costs two whatever its size. Both
+run on the driver's cursor (``db.run``): they are every transition's hot writes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.sql.dml import Update
 from workflow.errors import Conflict
 from workflow.store import audit, seal
 from workflow.store import statements as stmt
+from workflow.store.db import run
 from workflow.store.schema import cases
 
 # The case row of an act that moves no case (an internal event): only its version and head.
@@ -82,15 +84,13 @@ def write(conn: Connection, move: Update,
     keys = seal.of(conn)
     if len(rows) == 1:
         chain, params = rows[0]
-        result = conn.execute(move, {**params, **chain.params(keys)})
-        if result.rowcount != 1:
+        if run(conn, move, {**params, **chain.params(keys)}) != 1:
             raise Conflict("case_changed", case=chain.code, trigger=entries[-1]["trigger"])
     else:
-        result = conn.execute(move, [{**params, **chain.params(keys)} for chain, params in rows])
-        if conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
-            raise Conflict("batch_conflict", changed=len(rows) - result.rowcount,
-                           total=len(rows))
-    conn.execute(stmt.INSERT_AUDIT, entries[0] if len(entries) == 1 else list(entries))
+        matched = run(conn, move, [{**params, **chain.params(keys)} for chain, params in rows])
+        if matched != len(rows):
+            raise Conflict("batch_conflict", changed=len(rows) - matched, total=len(rows))
+    run(conn, stmt.INSERT_AUDIT, entries)
 
 
 def append(conn: Connection, chain: Chain, move: Update, params: Mapping[str, Any],

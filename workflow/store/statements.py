@@ -6,19 +6,23 @@ Building a Core statement per call and generating its cache key cost more than t
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
-from workflow.store.schema import audit_entries, cases, deadlines, outbox, producers
+from workflow.store.schema import audit_entries, cases, deadlines, documents, outbox, producers
 
-# The case, its producer and its live clocks in one round trip: one row per live clock (or
-# one row with NULL clock columns). Only the case row is locked.
+# The case, its producer, the document kinds uploaded to its dossier (comma-separated, what
+# ``submit`` checks) and its live clocks in one round trip: one row per live clock (or one row
+# with NULL clock columns). Only the case row is locked.
 _live = deadlines.alias("live")
+UPLOADED_KINDS = "uploaded_kinds"
+_uploaded = (select(func.aggregate_strings(documents.c.kind, ","))
+             .where(documents.c.case_id == cases.c.id).scalar_subquery())
 CLOCK_COLUMNS = tuple(c.name for c in deadlines.columns)
 LOCK_CASE = (
     select(cases, producers.c.name.label("producer_name"),
            producers.c.email.label("producer_email"),
            producers.c.webhook_url.label("producer_webhook"),
-           producers.c.lang.label("producer_lang"),
+           producers.c.lang.label("producer_lang"), _uploaded.label(UPLOADED_KINDS),
            *(c.label(f"clock_{c.name}") for c in _live.columns))
     .join(producers, producers.c.id == cases.c.producer_id)
     .outerjoin(_live, (_live.c.case_id == cases.c.id) & _live.c.status.in_(("open", "paused")))
