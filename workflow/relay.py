@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
-from celery import Celery
 from sqlalchemy import Connection, Engine, select, update
 
 from workflow.clock import Clock
@@ -29,11 +29,13 @@ from workflow.config import Settings
 from workflow.domain.outbox import FAILED, PENDING
 from workflow.engine import Applied
 from workflow.errors import NotFound, WrongState
-from workflow.messaging.broker import DELIVER, DELIVER_ALL, publisher_celery
 from workflow.messaging.channels import Channel, channels_for
 from workflow.messaging.delivery import Delivery
 from workflow.store.db import write_transaction
 from workflow.store.schema import outbox
+
+if TYPE_CHECKING:  # Celery is imported only by a process that publishes
+    from celery import Celery
 
 log = structlog.get_logger("ocop.relay")
 
@@ -52,6 +54,7 @@ class CeleryPublisher:
         ids = [i for group in groups for i in group]
         if not ids:
             return ()
+        from workflow.messaging.broker import DELIVER, DELIVER_ALL
         try:
             celery = self._celery()
             with celery.producer_or_acquire() as producer:
@@ -80,6 +83,7 @@ def celery_publisher(settings: Settings) -> CeleryPublisher:
 
     def celery() -> Celery:
         if not made:
+            from workflow.messaging.broker import publisher_celery
             made.append(publisher_celery(settings))
         return made[0]
 

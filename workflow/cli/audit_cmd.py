@@ -11,17 +11,12 @@ from typing import Any
 import click
 
 from workflow import record
-from workflow.cli.base import Context, cli, emit, pass_app
-from workflow.errors import OcopError
+from workflow.cli.base import ChainBroken, Context, emit, pass_app
 from workflow.i18n import from_env, text
 from workflow.store import adminlog, integrity, queries
 
 
-class ChainBroken(OcopError):
-    kind = "chain_broken"
-
-
-@cli.group("audit")
+@click.group("audit")
 def audit_group() -> None:
     """The hash-chained audit trail."""
 

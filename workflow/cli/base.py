@@ -8,17 +8,31 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow.bootstrap import App, bootstrap
 from workflow.domain.text import BIDI_CONTROLS
 from workflow.errors import InvalidInput, OcopError, render, status_of
 from workflow.i18n import from_env
-from workflow.logs import configure
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from workflow.bootstrap import App
+
+
+class ChainBroken(OcopError):
+    """``ocop audit verify`` found a chain, seal, checkpoint or admin-log entry that does not
+    check (declared here, with the commands' shared code, so the error table knows it without
+    importing the audit command)."""
+
+    kind = "chain_broken"
+
+
+def bootstrap() -> App:
+    """The wired app (:func:`workflow.bootstrap.bootstrap`), imported only by a command that
+    needs it: the composition root loads the engine, the database layer and the relay."""
+    from workflow.bootstrap import bootstrap as wire
+    return wire()
 
 
 class Context:
@@ -32,6 +46,7 @@ class Context:
     @property
     def app(self) -> App:
         if self._app is None:
+            from workflow.logs import configure  # structlog: not for ``--help``
             configure(level=logging.INFO if self.verbose or self.service else logging.WARNING)
             self._app = bootstrap()
         return self._app
@@ -39,15 +54,6 @@ class Context:
     def close(self) -> None:
         if self._app is not None:
             self._app.close()
-
-
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="also print the engine's log lines (stderr)")
-@click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
-    """OCOP certification workflow engine."""
-    ctx.obj = Context(verbose)
-    ctx.call_on_close(ctx.obj.close)
 
 
 pass_app = click.make_pass_decorator(Context)

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from workflow import campaigns
-from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.cli.base import Context, emit, pass_app
 from workflow.clock import local
 from workflow.councils import acting
 from workflow.domain.facts import Actor
@@ -31,7 +31,7 @@ AS_USER = click.option("--as", "as_user", metavar="NAME",
 JSON = click.option("--json", "as_json", is_flag=True)
 
 
-@cli.group("campaign")
+@click.group("campaign")
 def campaign_group() -> None:
     """Re-evaluation campaigns: plan a selection, run it, follow it (plan, run, list, show,
     cancel)."""

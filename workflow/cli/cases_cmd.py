@@ -1,20 +1,29 @@
-"""``ocop cases register|advance|show|list|allowed``."""
+"""``ocop cases register|advance|show|list|allowed``.
+
+The registry (accounts, producers, registration) is imported by the commands that use it, not
+with this module: it brings e-mail validation and password hashing, which ``cases show`` and
+``cases list`` do not need."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import states
-from workflow import i18n, registry
-from workflow.cli.base import Context, cli, emit, parse_data, pass_app
+from workflow import i18n
+from workflow.cli.base import Context, emit, parse_data, pass_app
 from workflow.domain.facts import Event
 from workflow.store import queries, units
 from workflow.store.db import write_transaction
 
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
-@cli.group()
+    from workflow.domain.facts import Actor
+
+
+@click.group()
 def cases() -> None:
     """Product applications and their lifecycle."""
 
@@ -31,12 +40,19 @@ def cases() -> None:
 def register(ctx: Context, as_user: str, producer_id: int, product: str, group: str,
              subgroup: str | None, rules: str | None, as_json: bool) -> None:
     """Open a case in draft; prints its code."""
+    from workflow import registry
     app = ctx.app
     with write_transaction(app.db) as conn:
-        actor = registry.actor_named(conn, as_user)
+        actor = actor_named(conn, as_user)
         code = registry.register_case(conn, app.clock.now(), actor, registry.Registration(
             producer_id, product, group, subgroup, rules), public_url=app.settings.public_url)
     show_case(ctx, code, as_json, short=True)
+
+
+def actor_named(conn: Connection, name: str) -> Actor:
+    """The user ``name`` as the actor of a command (:func:`workflow.registry.actor_named`)."""
+    from workflow import registry
+    return registry.actor_named(conn, name)
 
 
 @cases.command("advance")
@@ -56,7 +72,7 @@ def advance(ctx: Context, code: str, trigger: str, as_user: str, reason: str | N
     app = ctx.app
     data = parse_data(data_text)
     with app.db.connect() as conn:
-        actor = registry.actor_named(conn, as_user)
+        actor = actor_named(conn, as_user)
     applied = app.engine.apply(Event(code, trigger, actor, data, reason, idempotency_key,
                                      if_version))
     if as_json and applied.replayed and applied.response:
@@ -86,7 +102,7 @@ def show_case(ctx: Context, code: str, as_json: bool, short: bool = False,
         if as_user is not None:
             # The API's read rule, imported here so that other commands do not load FastAPI.
             from workflow.web.api.auth import check_read
-            check_read(registry.actor_named(conn, as_user), queries.case_row(conn, code))
+            check_read(actor_named(conn, as_user), queries.case_row(conn, code))
         view = queries.case_view(conn, code, public_url=ctx.app.settings.public_url)
     if short and not as_json:
         click.echo(view["code"])
@@ -140,7 +156,7 @@ def list_(ctx: Context, state: str | None, unit: str | None, district: str | Non
     app, lang = ctx.app, i18n.from_env()
     with app.db.connect() as conn:
         key = units.filter_key(conn, unit, district)
-        actor = registry.actor_named(conn, as_user) if as_user is not None else None
+        actor = actor_named(conn, as_user) if as_user is not None else None
         page = queries.page_cases(conn, app.clock.now(), state, key, overdue, actor,
                                   limit=limit, offset=offset)
     emit(page, as_json, lambda p: _page_text(p, lang))
@@ -166,7 +182,7 @@ def allowed(ctx: Context, code: str, as_user: str, as_json: bool) -> None:
     """What a user may do to the case now, and why the rest is refused."""
     app, lang = ctx.app, i18n.from_env()
     with app.db.connect() as conn:
-        actor = registry.actor_named(conn, as_user)
+        actor = actor_named(conn, as_user)
         rows = queries.allowed(conn, code, actor, app.clock.now(), lang, app.settings)
     emit(rows, as_json, lambda rs: "\n".join(
         f"{'✓' if r['allowed'] else '✗'} {r['trigger']:<24} "

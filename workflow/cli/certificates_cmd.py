@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.cli.base import Context, emit, pass_app
 
 
-@cli.group("certificates")
+@click.group("certificates")
 def certificates_group() -> None:
     """Certificates as documents."""
 

@@ -10,13 +10,13 @@ from typing import Any
 import click
 
 from workflow import councils
-from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.cli.base import Context, emit, pass_app
 from workflow.domain.councils import LEVELS
 from workflow.i18n import from_env, label, text
 from workflow.store.db import write_transaction
 
 
-@cli.group("councils")
+@click.group("councils")
 def councils_group() -> None:
     """Scoring councils: a level, a unit, a year and its members (add, list, show)."""
 

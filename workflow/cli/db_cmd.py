@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import inspect
 
-from workflow.cli.base import Context, cli, pass_app
+from workflow.cli.base import Context, pass_app
 from workflow.cli.units_cmd import loaded_text, loaded_view
 from workflow.i18n import from_env
 from workflow.store import units
@@ -13,7 +13,7 @@ from workflow.store.db import write_transaction
 from workflow.store.migrate import upgrade
 
 
-@cli.group()
+@click.group()
 def db() -> None:
     """Database schema."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from workflow import demo
-from workflow.cli.base import Context, cli, pass_app
+from workflow.cli.base import Context, pass_app
 from workflow.errors import Conflict
 
 
-@cli.command("demo")
+@click.command("demo")
 @pass_app
 def demo_cmd(ctx: Context) -> None:
     """Load the Hanoi demo into an empty database; write the demo users' tokens to

@@ -13,7 +13,7 @@ import click
 
 import states
 from workflow import documents, registry
-from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.cli.base import Context, emit, pass_app
 from workflow.clock import local
 from workflow.domain.facts import SYSTEM_ACTOR, Actor
 from workflow.errors import InvalidInput
@@ -22,7 +22,7 @@ AS_USER = click.option("--as", "as_user", metavar="NAME",
                        help="act as this user, within their reach (default: the operator)")
 
 
-@cli.group("documents")
+@click.group("documents")
 def documents_group() -> None:
     """The dossier's documents: upload, list, download, and the kinds each rule version takes."""
 

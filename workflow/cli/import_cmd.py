@@ -9,13 +9,13 @@ import click
 from click._termui_impl import ProgressBar
 
 from workflow import importer
-from workflow.cli.base import Context, cli, emit, pass_app, printable
+from workflow.cli.base import Context, emit, pass_app, printable
 from workflow.i18n import from_env, label, text
 from workflow.registry import actor_named
 from workflow.store.db import read_snapshot
 
 
-@cli.group("import")
+@click.group("import")
 def import_group() -> None:
     """Load the programme's history (certified products) from .xlsx or .csv."""
 

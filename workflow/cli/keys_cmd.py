@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from workflow.cli.base import cli as root
 from workflow.cli.base import emit
 from workflow.config import Settings
 from workflow.errors import InvalidInput
@@ -14,7 +13,7 @@ from workflow.i18n import from_env, text
 from workflow.store import seal
 
 
-@root.group("keys")
+@click.group("keys")
 def keys_group() -> None:
     """The signing key of certificates, seals and checkpoints."""
 

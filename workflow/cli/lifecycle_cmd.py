@@ -8,10 +8,9 @@ import click
 
 import states
 from workflow import diagram
-from workflow.cli.base import cli
 
 
-@cli.group()
+@click.group()
 def lifecycle() -> None:
     """The lifecycle of each rule version."""
 

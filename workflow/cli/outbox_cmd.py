@@ -1,14 +1,17 @@
-"""``ocop outbox list``."""
+"""``ocop outbox list``; ``retry``, which needs the relay, is in :mod:`workflow.cli.worker_cmd`."""
 
 from __future__ import annotations
 
 import click
 
-from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.cli.base import Context, emit, pass_app
+from workflow.cli.lazy import Lazy, LazyGroup
 from workflow.store import queries
 
 
-@cli.group()
+@click.group(cls=LazyGroup, lazy={"retry": Lazy(
+    "workflow.cli.worker_cmd:outbox_retry",
+    "Send a failed message again (its attempts start from zero).")})
 def outbox() -> None:
     """Outgoing messages written with each transition."""
 

@@ -14,7 +14,7 @@ import click
 
 from states.model import ROLES
 from workflow import accounts, invitations, registry
-from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.cli.base import Context, emit, pass_app
 from workflow.clock import local
 from workflow.errors import InvalidInput
 from workflow.i18n import from_env, label, text
@@ -36,7 +36,7 @@ def json_flag(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True)(f)
 
 
-@cli.group()
+@click.group()
 def users() -> None:
     """Accounts of staff, producers and supervisors: add, list, show, disable, enable,
     rotate-token, set-scope, delete (every change is in the admin log)."""
@@ -201,7 +201,7 @@ def when(iso: str | None) -> str:
     return "—" if not iso else iso[:16].replace("T", " ")
 
 
-@cli.group()
+@click.group()
 def producers() -> None:
     """Producers: enterprises, cooperatives, cooperative groups, households."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from workflow import register
-from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.cli.base import Context, emit, pass_app
 from workflow.clock import local
 from workflow.councils import acting
 from workflow.errors import InvalidInput
@@ -55,7 +55,7 @@ def checked(ctx: Context, raw: dict[str, Any]) -> tuple[Any, Any]:
         return actor, register.parse(conn, raw, local(app.clock.now()).date())
 
 
-@cli.group("register")
+@click.group("register")
 def register_group() -> None:
     """The programme register: certified products with their current certificate."""
 

@@ -7,12 +7,11 @@ import click
 
 from workflow import remap as remapping
 from workflow.cli.base import Context, emit, pass_app
-from workflow.cli.units_cmd import units
 from workflow.clock import local
 from workflow.i18n import from_env, label, text
 
 
-@units.command("remap")
+@click.command("remap")
 @click.option("--dry-run", is_flag=True, help="print what the remap would do; change nothing")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--as", "operator", default="cli", show_default=True,
@@ -49,7 +48,7 @@ def remap_text(report: remapping.Report, lang: str) -> str:
     return "\n".join(out)
 
 
-@units.command("rollup")
+@click.command("rollup")
 @click.option("--by", type=click.Choice(remapping.BY), default="new", show_default=True,
               help="new: retired communes counted under their successor; old: as recorded")
 @click.option("--year", type=int, help="only cases opened this year")

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from workflow import reports
-from workflow.cli.base import Context, cli, emit, pass_app, printable
+from workflow.cli.base import Context, emit, pass_app, printable
 from workflow.cli.register_cmd import checked, filters
 from workflow.clock import local
 from workflow.councils import acting
@@ -83,7 +83,7 @@ def counts(ctx: Context, by: str | None, fmt: str, out: str | None,
     deliver(reports.render("counts", data, fmt, from_env()), fmt, out)
 
 
-@cli.group("report", invoke_without_command=True)
+@click.group("report", invoke_without_command=True)
 @click.option("--by", metavar="DIMS", help=BY_HELP + " (default: stars)")
 @filters
 @output
@@ -162,7 +162,7 @@ def expiries(ctx: Context, /, quarters: int, fmt: str, out: str | None, **raw: A
     deliver(reports.render("expiries", data, fmt, from_env()), fmt, out)
 
 
-@cli.group("targets")
+@click.group("targets")
 def targets_group() -> None:
     """The programme's yearly targets of new products (set, list)."""
 

@@ -18,7 +18,7 @@ from types import FrameType
 import click
 
 from workflow import demo, i18n
-from workflow.cli.base import Context, cli, pass_app
+from workflow.cli.base import Context, pass_app
 from workflow.cli.db_cmd import load_units
 from workflow.cli.serve_cmd import announce_address
 from workflow.cli.services import Child, stop_all
@@ -43,7 +43,7 @@ def say(key: str, err: bool = False, **params: object) -> None:
     click.echo(i18n.text("ui", key, i18n.from_env(), **params), err=err)
 
 
-@cli.command("run")
+@click.command("run")
 @click.option("--no-demo", is_flag=True, help="do not load the demo into an empty database")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="OCOP_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="OCOP_PORT")

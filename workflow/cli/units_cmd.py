@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from workflow.cli.base import Context, cli, emit, pass_app
+from workflow.cli.base import Context, emit, pass_app
+from workflow.cli.lazy import Lazy, LazyGroup
 from workflow.domain.units import LEVELS, Unit
 from workflow.errors import InvalidInput
 from workflow.i18n import from_env, label, text
@@ -20,7 +21,19 @@ from workflow.store.db import write_transaction
 LIST_LIMIT = 1000
 
 
-@cli.group()
+REMAPPING = {
+    "remap": Lazy("workflow.cli.remap_cmd:remap",
+                  "Move producers and open cases of retired communes to the mapping's successor, "
+                  "each move audited; transfer open cases at a district stage to the level that "
+                  "owns them now (OCOP_DISTRICT_SUCCESSOR) and tell their producers. A second "
+                  "run changes nothing."),
+    "rollup": Lazy("workflow.cli.remap_cmd:rollup",
+                   "Case counts per commune (all, under way, certified), by the old or the new "
+                   "units."),
+}
+
+
+@click.group(cls=LazyGroup, lazy=REMAPPING)
 def units() -> None:
     """Administrative units by code: provinces, districts (until 2025-06-30), communes."""
 

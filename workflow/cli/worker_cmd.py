@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from workflow.cli.base import Context, cli, emit, pass_app
-from workflow.cli.outbox_cmd import outbox
+from workflow.cli.base import Context, emit, pass_app
 from workflow.relay import Relay
 from workflow.sweep import Sweeper
 
@@ -14,7 +13,7 @@ def _relay(ctx: Context) -> Relay:
     return ctx.app.relay
 
 
-@cli.command("sweep")
+@click.command("sweep")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def sweep(ctx: Context, as_json: bool) -> None:
@@ -26,7 +25,7 @@ def sweep(ctx: Context, as_json: bool) -> None:
          if counts else f"nothing due; messages dispatched {handed}")
 
 
-@outbox.command("retry")
+@click.command("retry")
 @click.argument("outbox_id", type=int)
 @pass_app
 def outbox_retry(ctx: Context, outbox_id: int) -> None:

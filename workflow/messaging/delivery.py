@@ -30,7 +30,6 @@ from workflow.clock import Clock, parse_iso
 from workflow.config import Settings
 from workflow.domain.outbox import FAILED, PENDING, SENT
 from workflow.messaging.channels import Channel, DeliveryError, Outgoing, PermanentFailure
-from workflow.messaging.channels.render import render
 from workflow.store.db import write_transaction
 from workflow.store.schema import cases, outbox, producers
 
@@ -166,6 +165,7 @@ def _send(channel: Channel | None, row: Row[Any]) -> Outcome:
 
 
 def outgoing(row: Row[Any]) -> Outgoing:
+    from workflow.messaging.channels.render import render  # Jinja: only when delivering
     subject, body = render(row.kind, row.lang, row.payload)
     return Outgoing(row.message_id, row.kind, row.channel, row.recipient, row.lang, row.code,
                     subject, body, row.payload, row.webhook_secret)
