@@ -40,7 +40,10 @@ def test_serve_and_run_tell_their_children_the_address_but_keep_a_given_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The real --host/--port become OCOP_PUBLIC_URL for the processes started next; an
     OCOP_PUBLIC_URL the operator set is left alone."""
-    monkeypatch.delenv("OCOP_PUBLIC_URL", raising=False)
+    # Set, then removed: monkeypatch then restores the variable's absence afterwards too (a
+    # bare delenv of an absent variable records nothing, and the address would leak).
+    monkeypatch.setenv("OCOP_PUBLIC_URL", "")
+    monkeypatch.delenv("OCOP_PUBLIC_URL")
     announce_address("127.0.0.1", 8765)
     assert os.environ["OCOP_PUBLIC_URL"] == "http://127.0.0.1:8765"
     monkeypatch.setenv("OCOP_PUBLIC_URL", "https://ocop.example.vn")

@@ -58,20 +58,39 @@ def decision_json(row: Any) -> dict[str, Any] | None:
             "body": row.get("decision_body")}
 
 
+def _entry(r: Any) -> dict[str, Any]:
+    return {"seq": r.seq, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
+            "actor": r.actor, "role": r.role, "at": iso(r.at), "reason": r.reason,
+            "data": json.loads(r.data), "rule_version": r.rule_version, "hash": r.hash}
+
+
 def history(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(audit_entries).where(audit_entries.c.case_id == case_id)
                         .order_by(audit_entries.c.seq))
-    return [{"seq": r.seq, "trigger": r.trigger, "from": r.from_state, "to": r.to_state,
-             "actor": r.actor, "role": r.role, "at": iso(r.at), "reason": r.reason,
-             "data": json.loads(r.data), "rule_version": r.rule_version, "hash": r.hash}
-            for r in rows]
+    return [_entry(r) for r in rows]
 
 
-def case_view(conn: Connection, code: str, public_url: str | None = None) -> dict[str, Any]:
+def recent_history(conn: Connection, case_id: int, last: int) -> tuple[list[dict[str, Any]], int]:
+    """The case's newest ``last`` audit entries, oldest first, and how many it has in all: one
+    statement (the count is a window over the case's entries, taken before the limit)."""
+    rows = conn.execute(select(audit_entries, func.count().over().label("total"))
+                        .where(audit_entries.c.case_id == case_id)
+                        .order_by(audit_entries.c.seq.desc()).limit(last)).all()
+    return [_entry(r) for r in reversed(rows)], int(rows[0].total) if rows else 0
+
+
+def case_view(conn: Connection, code: str, public_url: str | None = None, *,
+              last: int | None = None) -> dict[str, Any]:
     """The case in the shape ``--json`` and the API return. With ``public_url`` (the settings'
     ``OCOP_PUBLIC_URL``) it carries ``status_url``, the producer's status link: give it only
-    to callers allowed to see the case."""
+    to callers allowed to see the case. With ``last``, ``history`` holds only the newest
+    ``last`` entries and ``history_total`` says how many there are (the answer to an event)."""
     c = case_row(conn, code)
+    if last is None:
+        trail: dict[str, Any] = {"history": history(conn, c["id"])}
+    else:
+        entries, total = recent_history(conn, c["id"], last)
+        trail = {"history": entries, "history_total": total}
     cert = conn.execute(select(certificates).where(certificates.c.case_id == c["id"])
                         .order_by(certificates.c.id.desc()).limit(1)).first()
     clocks = conn.execute(select(deadlines).where(deadlines.c.case_id == c["id"],
@@ -91,8 +110,15 @@ def case_view(conn: Connection, code: str, public_url: str | None = None) -> dic
         "proposed_stars": 5 if c["state"] == "central_review" else None,
         "deadlines": [{"kind": d.kind, "due_at": iso(d.due_at),
                        "paused": d.status == "paused", "level": d.level} for d in clocks],
-        "history": history(conn, c["id"]),
+        **trail,
     }
+
+
+def case_head(conn: Connection, code: str) -> dict[str, Any]:
+    """The case's code, state and version: what a minimal answer to its registration says."""
+    row = conn.execute(select(cases.c.code, cases.c.state, cases.c.version)
+                       .where(cases.c.code == code)).one()
+    return dict(row._mapping)
 
 
 def scoped(q: Select[Any], actor: Actor | None) -> Select[Any]:

@@ -11,15 +11,30 @@ from fastapi.responses import JSONResponse
 from workflow import registry
 from workflow.bootstrap import App
 from workflow.domain.facts import Actor, Event
+from workflow.engine import Applied
 from workflow.errors import NotFound, OcopError, Refused
 from workflow.store import queries, units
 from workflow.store.db import write_transaction
 from workflow.web.api.auth import AppDep, CurrentActor, check_read, read_problem
-from workflow.web.api.models import AllowedTrigger, Case, CaseIn, EventIn, HistoryEntry, Page
+from workflow.web.api.models import (
+    AllowedTrigger,
+    Case,
+    CaseIn,
+    EventApplied,
+    EventIn,
+    HistoryEntry,
+    Page,
+    Registered,
+)
 from workflow.web.api.problems import Malformed, documented, lang_of
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+RECENT = 20  # audit entries in the answer to an event; GET the case for all of them
+MINIMAL = {"Preference-Applied": "return=minimal"}
+PreferHeader = Annotated[str | None, Header(max_length=200, description=(
+    "RFC 7240 preferences. `return=minimal`: answer with a short summary instead of the case "
+    "(and `Preference-Applied: return=minimal`); without it, the full representation."))]
 
 
 def check_case_read(actor: Actor, row: dict[str, Any]) -> None:
@@ -44,16 +59,21 @@ def with_etag(view: dict[str, Any], status: int = 200,
                         headers={"ETag": f'"{view["version"]}"', **(headers or {})})
 
 
-@router.post("", status_code=201, response_model=Case,
+@router.post("", status_code=201, response_model=Case | Registered,
              responses=documented(400, 401, 403, 404, 413, 422))
-def register_case(body: CaseIn, app: AppDep, actor: CurrentActor) -> JSONResponse:
-    """Open a case in ``draft`` for a producer (CLI: ``ocop cases register``)."""
+def register_case(body: CaseIn, app: AppDep, actor: CurrentActor,
+                  prefer: PreferHeader = None) -> JSONResponse:
+    """Open a case in ``draft`` for a producer (CLI: ``ocop cases register``). With
+    ``Prefer: return=minimal`` the answer is only its code, state and version."""
+    minimal = wants_minimal(prefer)
     with write_transaction(app.db) as conn:
         code = registry.register_case(conn, app.clock.now(), actor, registry.Registration(
             body.producer, body.product, body.group, body.subgroup, body.rules),
             public_url=app.settings.public_url)
-        view = queries.case_view(conn, code, app.settings.public_url)
-    return with_etag(view, 201, {"Location": f"/api/v1/cases/{code}"})
+        view = (queries.case_head(conn, code) if minimal
+                else queries.case_view(conn, code, app.settings.public_url))
+    return with_etag(view, 201, {"Location": f"/api/v1/cases/{code}",
+                                 **(MINIMAL if minimal else {})})
 
 
 @router.get("", response_model=Page, responses=documented(401, 404, 422))
@@ -84,25 +104,53 @@ def show_case(code: str, app: AppDep, actor: CurrentActor) -> JSONResponse:
         return with_etag(queries.case_view(conn, code, app.settings.public_url))
 
 
-@router.post("/{code}/events", response_model=Case,
+@router.post("/{code}/events", response_model=Case | EventApplied,
              responses=documented(400, 401, 403, 404, 409, 412, 413, 422))
 def advance(code: str, body: EventIn, request: Request, app: AppDep, actor: CurrentActor,
             idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-            if_match: Annotated[str | None, Header(max_length=40)] = None) -> Response:
+            if_match: Annotated[str | None, Header(max_length=40)] = None,
+            prefer: PreferHeader = None) -> Response:
     """Apply a trigger (CLI: ``ocop cases advance``). ``Idempotency-Key`` replays the first
-    result; ``If-Match`` refuses with 412 unless the case is at that version."""
+    result; ``If-Match`` refuses with 412 unless the case is at that version. The answer is
+    the case with its newest 20 audit entries and ``history_total`` (GET it for the whole
+    history); with ``Prefer: return=minimal``, only what the transition did."""
     event = Event(code, body.trigger, actor, body.data, body.reason, idempotency_key or None,
                   expected_version(if_match))
     try:
         applied = app.engine.apply(event)
     except OcopError as error:
         raise refusal(request, app, actor, event, error) from None
-    if applied.replayed and applied.response:
-        return with_etag(applied.response, headers={"Idempotent-Replayed": "true"})
+    replayed = {"Idempotent-Replayed": "true"} if applied.replayed else {}
+    if wants_minimal(prefer):
+        return with_etag(summary(applied), headers={**MINIMAL, **replayed})
     if applied.response:
-        return with_etag(applied.response)
+        return with_etag(recent(applied.response), headers=replayed)
     with app.db.connect() as conn:
-        return with_etag(queries.case_view(conn, code, app.settings.public_url))
+        return with_etag(queries.case_view(conn, code, app.settings.public_url, last=RECENT))
+
+
+def wants_minimal(prefer: str | None) -> bool:
+    """Whether the ``Prefer`` header (RFC 7240) asks for ``return=minimal``; any other or
+    unreadable preference is ignored, as the RFC says, and the full representation given."""
+    for item in (prefer or "").split(","):
+        token = item.split(";", 1)[0].replace(" ", "").replace('"', "").lower()
+        if token == "return=minimal":
+            return True
+    return False
+
+
+def summary(applied: Applied) -> dict[str, Any]:
+    """What a transition did, the ``return=minimal`` answer (``EventApplied``)."""
+    return {"code": applied.code, "trigger": applied.trigger, "from": applied.from_state,
+            "to": applied.to_state, "version": applied.version, "seq": applied.seq,
+            "message_ids": list(applied.message_ids), "replayed": applied.replayed}
+
+
+def recent(view: dict[str, Any]) -> dict[str, Any]:
+    """A whole case view cut to the answer to an event: its newest :data:`RECENT` entries and
+    ``history_total``, as :func:`queries.case_view` gives them with ``last``."""
+    trail = view["history"]
+    return {**view, "history": trail[-RECENT:], "history_total": len(trail)}
 
 
 def refusal(request: Request, app: App, actor: Actor, event: Event,

@@ -6,6 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import structlog
+
+MAX_WORKERS = 4  # past this, on the machines the office runs, processes only queue on the DB
+
 
 @dataclass(frozen=True)
 class ApiConfig:
@@ -42,3 +46,24 @@ class ApiConfig:
                                               base.signin_window_minutes)),
             ratelimit_url=env.get("OCOP_RATELIMIT_URL") or base.ratelimit_url,
         )
+
+
+def default_workers(database_url: str, cores: int | None = None) -> int:
+    """``ocop serve``'s uvicorn worker processes when neither ``--workers`` nor
+    ``OCOP_API_WORKERS`` says: on PostgreSQL one per core, at most :data:`MAX_WORKERS`; on
+    SQLite one, since its writers take turns on the file and more processes only wait."""
+    if not database_url.startswith("postgresql"):
+        return 1
+    return max(1, min(MAX_WORKERS, cores or os.cpu_count() or 1))
+
+
+def serve_workers(given: int | None, database_url: str, config: ApiConfig | None = None) -> int:
+    """The worker count ``ocop serve`` runs: ``given`` (``--workers``, ``OCOP_API_WORKERS``) or
+    :func:`default_workers`. Several workers counting sign-in failures in ``memory://`` each
+    allow the full number of failures: said in a warning naming ``OCOP_RATELIMIT_URL``."""
+    workers = given or default_workers(database_url)
+    config = config or ApiConfig.from_env()
+    if workers > 1 and config.ratelimit_url.startswith("memory://"):
+        structlog.get_logger("ocop.serve").warning(
+            "signin_failures_counted_per_worker", workers=workers, set="OCOP_RATELIMIT_URL")
+    return workers

@@ -125,8 +125,35 @@ class Case(BaseModel):
     certificate: Certificate | None
     deadlines: list[Deadline]
     history: list[HistoryEntry]
+    history_total: int | None = Field(default=None, description="in the answer to an event "
+                                      "only: how many audit entries the case has; its "
+                                      "``history`` then holds the newest 20 (GET the case or "
+                                      "its /history for all)")
     status_url: str | None = Field(default=None, description="the producer's status page "
                                    "(the link every producer notice carries)")
+
+
+class EventApplied(BaseModel):
+    """The answer to an event under ``Prefer: return=minimal``: what the transition did."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    code: str
+    trigger: str
+    from_: str = Field(alias="from")
+    to: str
+    version: int = Field(description="the case's version now (also its ETag)")
+    seq: int = Field(description="the audit entry the event wrote (on a replay, the first one's)")
+    message_ids: list[str] = Field(description="the notices it queued (empty on a replay)")
+    replayed: bool = Field(description="true when an Idempotency-Key replayed the first result")
+
+
+class Registered(BaseModel):
+    """The answer to a registration under ``Prefer: return=minimal``."""
+
+    code: str
+    state: str
+    version: int
 
 
 class CaseSummary(BaseModel):
