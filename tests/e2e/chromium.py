@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,3 +29,24 @@ def require_chromium() -> str:
             pytest.fail(message + "; CI=true, so browser tests must run", pytrace=False)
         pytest.skip(message)
     return CHROMIUM
+
+
+@contextmanager
+def signed_in(url: str, name: str, token: str, viewport: ViewportSize,
+              lang: str = "vi") -> Iterator[Page]:
+    """A page of a fresh headless Chromium signed in to the console at ``url`` as ``name``
+    (downloads accepted; relative ``goto`` paths resolve against ``url``)."""
+    chromium = require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
+        page = browser.new_context(viewport=viewport, base_url=url,
+                                   accept_downloads=True).new_page()
+        page.goto(f"/console/sign-in?lang={lang}")
+        page.fill("#name", name)
+        page.fill("#token", token)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(re.compile(r"/console/inbox$"))
+        try:
+            yield page
+        finally:
+            browser.close()

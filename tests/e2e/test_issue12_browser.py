@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Locator, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.api_support import served
 from tests.cohorts import hanoi_2018_2020, row, write_csv
-from tests.e2e.chromium import FLAGS, require_chromium
+from tests.e2e.chromium import signed_in
 from tests.support import START, World, make_app
 from workflow import importer
 from workflow.bootstrap import App
@@ -48,17 +48,8 @@ def app(tmp_path: Path) -> Iterator[App]:
 @pytest.fixture
 def page(app: App) -> Iterator[Page]:
     world = World(app)
-    chromium = require_chromium()
-    with served(app) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
-        page = browser.new_context(viewport=VIEWPORT, accept_downloads=True).new_page()
-        page.goto(f"{url}/console")
-        page.fill("#name", "city")
-        page.fill("#token", world.tokens["city"])
-        page.click("button[type=submit]")
-        expect(page).to_have_url(re.compile(r"/console/inbox$"))
+    with served(app) as url, signed_in(url, "city", world.tokens["city"], VIEWPORT) as page:
         yield page
-        browser.close()
 
 
 def shot(page: Page, name: str) -> None:

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.api_support import served
 from tests.cohorts import row, write_csv
-from tests.e2e.chromium import FLAGS, require_chromium
+from tests.e2e.chromium import signed_in
 from tests.support import START, World, make_app
 from workflow import importer
 from workflow.clock import FixedClock
@@ -45,17 +45,9 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 @pytest.fixture
 def page(world: World) -> Iterator[Page]:
-    chromium = require_chromium()
-    with served(world.app) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
-        page = browser.new_context(viewport=VIEWPORT, base_url=url).new_page()
-        page.goto("/console/sign-in?lang=en")
-        page.fill("#name", "city")
-        page.fill("#token", world.tokens["city"])
-        page.click("button[type=submit]")
-        expect(page).to_have_url(re.compile(r"/console/inbox$"))
+    with served(world.app) as url, signed_in(url, "city", world.tokens["city"], VIEWPORT,
+                                             "en") as page:
         yield page
-        browser.close()
 
 
 def shot(page: Page, name: str) -> None:
