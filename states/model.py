@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 DRAFT = "draft"
@@ -136,16 +137,24 @@ class Lifecycle:
         return for_lifecycle(self)[trigger]
 
     def triggers(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for row in self.transitions:
-            seen.setdefault(row.trigger, None)
-        return tuple(seen)
+        return tuple(self._rows_by[0])
 
     def rows(self, trigger: str, source: str | None = None) -> tuple[Transition, ...]:
-        return tuple(
-            row for row in self.transitions
-            if row.trigger == trigger and (source is None or row.source == source)
-        )
+        by_trigger, by_both = self._rows_by
+        return by_trigger.get(trigger, ()) if source is None else by_both.get((trigger, source), ())
+
+    @cached_property
+    def _rows_by(self) -> tuple[dict[str, tuple[Transition, ...]],
+                                dict[tuple[str, str], tuple[Transition, ...]]]:
+        """The table's rows by trigger (in the table's order of first appearance) and by
+        trigger and source, built once: the engine asks for them several times a transition."""
+        by_trigger: dict[str, list[Transition]] = {}
+        by_both: dict[tuple[str, str], list[Transition]] = {}
+        for row in self.transitions:
+            by_trigger.setdefault(row.trigger, []).append(row)
+            by_both.setdefault((row.trigger, row.source), []).append(row)
+        return ({k: tuple(v) for k, v in by_trigger.items()},
+                {k: tuple(v) for k, v in by_both.items()})
 
     def is_routed(self, trigger: str, source: str) -> bool:
         return len(self.rows(trigger, source)) > 1

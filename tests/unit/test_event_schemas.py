@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 import states
 from states import schemas
-from states.model import Lifecycle, Transition
+from states.model import Transition
 from tests.api_support import bearer, client
 from tests.support import DOCS
 from tests.unit.lifecycle_support import (
@@ -175,8 +176,8 @@ def test_every_trigger_of_every_lifecycle_has_a_schema() -> None:
             assert model.model_config.get("allow_inf_nan") is False
     assert set(schemas.loosest(states.LIFECYCLES.values())) == {t for _, t in ALL}
     base = states.lifecycle("1489")
-    grown = Lifecycle(**{**base.__dict__, "version": "t-new", "transitions": (
-        *base.transitions, Transition("made_up", "draft", "registered", frozenset({"admin"})))})
+    grown = replace(base, version="t-new", transitions=(
+        *base.transitions, Transition("made_up", "draft", "registered", frozenset({"admin"}))))
     assert "made_up" not in schemas.for_lifecycle(grown)
     with pytest.raises(KeyError):
         grown.schema("made_up")
