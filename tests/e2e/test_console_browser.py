@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from tests.api_support import in_district_review, served
+from tests.api_support import in_district_review
 from tests.e2e.chromium import FLAGS, require_chromium
 from tests.support import World, make_app
 from workflow.bootstrap import App
@@ -28,17 +28,6 @@ def app(tmp_path: Path, clock: FixedClock) -> Iterator[App]:
     app = make_app(f"sqlite:///{tmp_path / 'ocop.db'}", clock)
     yield app
     app.close()
-
-
-@pytest.fixture
-def world(app: App) -> World:
-    return World(app)
-
-
-@pytest.fixture
-def base_url(app: App) -> Iterator[str]:
-    with served(app) as url:
-        yield url
 
 
 @pytest.fixture

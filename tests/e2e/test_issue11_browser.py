@@ -27,7 +27,6 @@ from playwright.sync_api import (
 from pypdf import PdfReader
 
 import states
-from tests.api_support import served
 from tests.e2e.chromium import FLAGS, require_chromium
 from tests.support import World, make_app
 from workflow import invitations
@@ -58,17 +57,6 @@ def app(tmp_path: Path, clock: FixedClock) -> Iterator[App]:
                    required_documents=None)
     yield app
     app.close()
-
-
-@pytest.fixture
-def world(app: App) -> World:
-    return World(app)
-
-
-@pytest.fixture
-def base_url(app: App) -> Iterator[str]:
-    with served(app) as url:
-        yield url
 
 
 @dataclass

@@ -163,6 +163,17 @@ def test_a_decision_with_a_score_that_certifies_nothing_is_refused(world: World)
     assert failure.code == "decision_without_certificate"
 
 
+def recertified_pending(drive: Driver, code: str) -> None:
+    """A 1489 case in re-evaluation scored again to a new certificate entered without its
+    decision (pending)."""
+    drive.world.decide_at_once = False
+    for trigger, source, dest in [("start_review", "reevaluation", "commune_prescore"),
+                                  ("record_commune_prescore", "commune_prescore", "ip_check"),
+                                  ("verify_ip", "ip_check", "city_rating"),
+                                  ("record_city_score", "city_rating", "certified")]:
+        drive.step(code, "1489", trigger, source, dest)
+
+
 def test_a_re_evaluated_product_keeps_its_certificate_until_the_new_decision(
         world: World) -> None:
     """A re-evaluation ends in a new certificate entered without its decision: the old one
@@ -171,12 +182,7 @@ def test_a_re_evaluated_product_keeps_its_certificate_until_the_new_decision(
     code = drive.reach("1489", "certified")
     old = certs(world, code)[0]
     world.fire(code, "open_reevaluation", "city", {"reason": "expiry"})
-    world.decide_at_once = False
-    for trigger, source, dest in [("start_review", "reevaluation", "commune_prescore"),
-                                  ("record_commune_prescore", "commune_prescore", "ip_check"),
-                                  ("verify_ip", "ip_check", "city_rating"),
-                                  ("record_city_score", "city_rating", "certified")]:
-        drive.step(code, "1489", trigger, source, dest)
+    recertified_pending(drive, code)
     first, second = certs(world, code)
     assert (first["number"], first["status"], second["status"]) == (
         old["number"], "valid", "pending")
@@ -216,12 +222,7 @@ def test_the_old_certificate_ends_at_its_date_while_the_new_one_waits_for_its_de
     code = drive.reach("1489", "certified")
     world.clock.advance(days=3 * 365 - 60)
     world.fire(code, "open_reevaluation", "city", {"reason": "expiry"})
-    world.decide_at_once = False
-    for trigger, source, dest in [("start_review", "reevaluation", "commune_prescore"),
-                                  ("record_commune_prescore", "commune_prescore", "ip_check"),
-                                  ("verify_ip", "ip_check", "city_rating"),
-                                  ("record_city_score", "city_rating", "certified")]:
-        drive.step(code, "1489", trigger, source, dest)
+    recertified_pending(drive, code)
     world.clock.advance(days=70)
     Sweeper(world.app.engine).run()
     old, new = certs(world, code)

@@ -121,10 +121,17 @@ def case_head(conn: Connection, code: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+# Roles that see every case of the programme (as does no actor: the operator at the machine).
+WHOLE_PROGRAMME = ("supervisor", "admin", "city_officer", "ip_officer", "system")
+
+
+def sees_everything(actor: Actor) -> bool:
+    return actor.role in WHOLE_PROGRAMME
+
+
 def scoped(q: Select[Any], actor: Actor | None) -> Select[Any]:
     """Restrict a query over cases to what ``actor`` may see."""
-    if actor is None or actor.role in ("supervisor", "admin", "city_officer", "ip_officer",
-                                       "system"):
+    if actor is None or sees_everything(actor):
         return q
     if actor.role == "producer":
         return q.where(cases.c.producer_id == actor.producer_id)
