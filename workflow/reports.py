@@ -92,12 +92,6 @@ def dimensions(typed: str | None) -> tuple[str, ...]:
     return by
 
 
-def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise InvalidInput("report_format_unknown", got=fmt, formats=list(FORMATS))
-    return fmt
-
-
 def ui(key: str, lang: str, **params: Any) -> str:
     return text("ui", key, lang, **params)
 
