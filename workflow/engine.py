@@ -35,7 +35,7 @@ from workflow.store import (
     seal,
 )
 from workflow.store import statements as stmt
-from workflow.store.db import run, write_transaction
+from workflow.store.db import fetch, run, write_transaction
 from workflow.store.schema import certificates as certs
 from workflow.store.schema import idempotency_keys, score_sheets
 
@@ -113,7 +113,7 @@ class WorkflowEngine:
             raise InvalidInput("unknown_trigger", got=event.trigger,
                                trigger_choices=list(ALL_TRIGGERS))
         eventdata.check(event.data, event.trigger)
-        rows = conn.execute(stmt.LOCK_CASE, {"code": event.case_code}).all()
+        rows = fetch(conn, stmt.LOCK_CASE, {"code": event.case_code})
         if not rows:
             raise NotFound("case_not_found", got=event.case_code)
         case, live_clocks, uploaded = _split_clocks(rows)
@@ -195,14 +195,18 @@ class WorkflowEngine:
                        response=stored.response["case"])
 
 
-def _split_clocks(rows: Sequence[Any]) -> tuple[dict[str, Any], list[dict[str, Any]],
-                                                frozenset[str]]:
+_CLOCK_LABELS = tuple((c, f"clock_{c}") for c in stmt.CLOCK_COLUMNS)
+
+
+def _split_clocks(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                                         frozenset[str]]:
     """The case columns, the live clocks joined onto its rows, the kinds uploaded to it."""
-    first = rows[0]._mapping
-    case = {k: v for k, v in first.items() if not k.startswith("clock_")}
+    case = rows[0].copy()
+    for _, label in _CLOCK_LABELS:
+        del case[label]
     uploaded = case.pop(stmt.UPLOADED_KINDS)
-    clocks = [{c: row._mapping[f"clock_{c}"] for c in stmt.CLOCK_COLUMNS}
-              for row in rows if row._mapping["clock_id"] is not None]
+    clocks = [{c: row[label] for c, label in _CLOCK_LABELS}
+              for row in rows if row["clock_id"] is not None]
     return case, clocks, frozenset(uploaded.split(",")) if uploaded else frozenset()
 
 

@@ -33,12 +33,19 @@ def is_working_day(day: date) -> bool:
 def add_working_days(start: datetime, days: int) -> datetime:
     """``start`` moved forward by ``days`` working days, keeping the local time of day."""
     at = local(start)
-    day, counted = at.date(), 0
+    return datetime.combine(_working_days_after(at.date(), days), at.timetz())
+
+
+@lru_cache(maxsize=4096)
+def _working_days_after(day: date, days: int) -> date:
+    """The day ``days`` working days after ``day`` (every transition opening an office clock
+    asks this for today: the walk over the calendar is done once a day and amount)."""
+    counted = 0
     while counted < days:
         day += timedelta(days=1)
         if is_working_day(day):
             counted += 1
-    return datetime.combine(day, at.timetz())
+    return day
 
 
 def add_clock(start: datetime, amount: int, working_days: bool) -> datetime:

@@ -22,6 +22,7 @@ import json
 import math
 import types
 from collections.abc import Callable
+from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -42,7 +43,7 @@ def check(data: Any, trigger: str | None = None) -> None:
     _check_shape(data)
     if trigger is None:
         return
-    model = loosest(states.LIFECYCLES.values()).get(trigger)
+    model = _loosest().get(trigger)
     if model is None:
         return  # not a trigger of any version: the engine refuses it by name
     try:
@@ -51,6 +52,12 @@ def check(data: Any, trigger: str | None = None) -> None:
         unknown = [e for e in error.errors() if e["type"] == "extra_forbidden"]
         if unknown:
             raise refusal(unknown[0], model, trigger) from None
+
+
+@cache
+def _loosest() -> dict[str, type[BaseModel]]:
+    """Built once: every event is checked against it before its case is locked."""
+    return dict(loosest(states.LIFECYCLES.values()))
 
 
 def validate(data: Any, trigger: str, version: str) -> dict[str, Any]:

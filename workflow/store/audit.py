@@ -69,9 +69,12 @@ def new_entry(case_id: int, case_code: str, seq: int, prev_hash: str,
     """The row to insert; ``fields`` are at, actor, role, trigger, from_state, to_state,
     reason, data (a dict) and rule_version."""
     row = {"case_id": case_id, "seq": seq, "prev_hash": prev_hash, **fields}
-    row["at"] = row["at"].astimezone(UTC)
-    row["data"] = canonical(row["data"])
-    row["hash"] = entry_hash(prev_hash, case_code, row)
+    row["at"] = at = row["at"].astimezone(UTC)
+    row["data"] = data = canonical(row["data"])
+    # ``entry_hash``'s bytes, from the text already made (``text_hash``: a tenth of the cost).
+    row["hash"] = text_hash(prev_hash, case_code, seq, utc_text(at), row["actor"], row["role"],
+                            row["trigger"], row["from_state"], row["to_state"], row["reason"],
+                            data, row["rule_version"])
     return row
 
 

@@ -84,8 +84,11 @@ class Keys:
 
     def seal(self, code: str, seq: int, head: str) -> str:
         """The case row's seal over its chain's length and head."""
-        return hmac.new(self.mac_key, f"{code}\n{seq}\n{head}".encode(),
-                        hashlib.sha256).hexdigest()
+        return self._sealer(code, seq, head)
+
+    @cached_property
+    def _sealer(self) -> Sealer:
+        return Sealer(self.mac_key)
 
     def sealer(self) -> Sealer:
         return Sealer(self.mac_key)

@@ -6,7 +6,7 @@ Building a Core statement per call and generating its cache key cost more than t
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal_column, select, update
 
 from workflow.store.schema import audit_entries, cases, deadlines, documents, outbox, producers
 
@@ -15,7 +15,7 @@ from workflow.store.schema import audit_entries, cases, deadlines, documents, ou
 # with NULL clock columns). Only the case row is locked.
 _live = deadlines.alias("live")
 UPLOADED_KINDS = "uploaded_kinds"
-_uploaded = (select(func.aggregate_strings(documents.c.kind, ","))
+_uploaded = (select(func.aggregate_strings(documents.c.kind, literal_column("','")))
              .where(documents.c.case_id == cases.c.id).scalar_subquery())
 CLOCK_COLUMNS = tuple(c.name for c in deadlines.columns)
 LOCK_CASE = (
@@ -25,7 +25,8 @@ LOCK_CASE = (
            producers.c.lang.label("producer_lang"), _uploaded.label(UPLOADED_KINDS),
            *(c.label(f"clock_{c.name}") for c in _live.columns))
     .join(producers, producers.c.id == cases.c.producer_id)
-    .outerjoin(_live, (_live.c.case_id == cases.c.id) & _live.c.status.in_(("open", "paused")))
+    .outerjoin(_live, (_live.c.case_id == cases.c.id)
+               & _live.c.status.in_([literal_column("'open'"), literal_column("'paused'")]))
     .where(cases.c.code == bindparam("code"))
     .order_by(_live.c.id)
     .with_for_update(of=cases)
