@@ -15,7 +15,9 @@ from workflow.store.schema import audit_entries, cases, deadlines, documents, ou
 # with NULL clock columns). Only the case row is locked.
 _live = deadlines.alias("live")
 UPLOADED_KINDS = "uploaded_kinds"
-_uploaded = (select(func.aggregate_strings(documents.c.kind, literal_column("','")))
+# The separator as a literal column, not a bound value: ``db.fetch`` runs this on the driver.
+_uploaded = (select(func.aggregate_strings(documents.c.kind,
+                                           literal_column("','")))  # type: ignore[arg-type]
              .where(documents.c.case_id == cases.c.id).scalar_subquery())
 CLOCK_COLUMNS = tuple(c.name for c in deadlines.columns)
 LOCK_CASE = (
