@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 import states
 from workflow.domain import calendar, certificates
 from workflow.domain.facts import Facts
 from workflow.store import statements as stmt
 from workflow.store.db import run
-from workflow.store.schema import deadlines
 
 OPEN, PAUSED, DONE, CANCELLED = "open", "paused", "done", "cancelled"
 CERT_KINDS = ("cert_notice_90", "cert_notice_30", "cert_expiry")
@@ -85,18 +84,19 @@ def decided(conn: Connection, f: Facts, valid_to: date) -> None:
 
 def _set(conn: Connection, rows: list[dict[str, Any]], status: str) -> None:
     if rows:
-        conn.execute(stmt.SET_DEADLINES, {"ids": [r["id"] for r in rows], "status": status})
+        run(conn, stmt.SET_DEADLINE, [{"deadline_id": r["id"], "status": status} for r in rows])
 
 
 def _pause(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
-    for r in rows:
-        left = calendar.remaining(now, r["due_at"], r["working_days"])
-        conn.execute(update(deadlines).where(deadlines.c.id == r["id"])
-                     .values(status=PAUSED, remaining_seconds=left))
+    if rows:
+        run(conn, stmt.PAUSE_DEADLINE, [
+            {"deadline_id": r["id"],
+             "left": calendar.remaining(now, r["due_at"], r["working_days"])} for r in rows])
 
 
 def _resume(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
-    for r in rows:
-        due = calendar.resume(now, r["remaining_seconds"] or 0.0, r["working_days"])
-        conn.execute(update(deadlines).where(deadlines.c.id == r["id"])
-                     .values(status=OPEN, due_at=due, remaining_seconds=None))
+    if rows:
+        run(conn, stmt.RESUME_DEADLINE, [
+            {"deadline_id": r["id"],
+             "due": calendar.resume(now, r["remaining_seconds"] or 0.0, r["working_days"])}
+            for r in rows])

@@ -77,19 +77,21 @@ def write(conn: Connection, move: Update,
 
     ``rows``: each case's chain (standing after its last entry of ``entries``) with the rest of
     the parameters ``move`` takes. A case row whose version moved meanwhile matches nothing,
-    and the whole write is refused with :class:`Conflict` before any entry is inserted (raised
-    out of the caller's transaction, it rolls back the rows already moved)."""
+    and the whole write is refused with :class:`Conflict` (raised out of the caller's
+    transaction, it rolls back the rows already moved; inside ``db.pipeline`` it is raised at
+    the block's end, with the entries written and rolled back the same way)."""
     if not rows:
         return
     keys = seal.of(conn)
     if len(rows) == 1:
         chain, params = rows[0]
-        if run(conn, move, {**params, **chain.params(keys)}) != 1:
-            raise Conflict("case_changed", case=chain.code, trigger=entries[-1]["trigger"])
+        run(conn, move, {**params, **chain.params(keys)}, expect=1,
+            refuse=lambda _: Conflict("case_changed", case=chain.code,
+                                      trigger=entries[-1]["trigger"]))
     else:
-        matched = run(conn, move, [{**params, **chain.params(keys)} for chain, params in rows])
-        if matched != len(rows):
-            raise Conflict("batch_conflict", changed=len(rows) - matched, total=len(rows))
+        run(conn, move, [{**params, **chain.params(keys)} for chain, params in rows],
+            expect=len(rows), refuse=lambda matched: Conflict(
+                "batch_conflict", changed=len(rows) - matched, total=len(rows)))
     run(conn, stmt.INSERT_AUDIT, entries)
 
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, func, insert, literal_column, select, update
 
-from workflow.store.schema import audit_entries, cases, deadlines, documents, outbox, producers
+from workflow.store.schema import (
+    audit_entries,
+    cases,
+    deadlines,
+    documents,
+    outbox,
+    producers,
+    score_sheets,
+)
 
 # The case, its producer, the document kinds uploaded to its dossier (comma-separated, what
 # ``submit`` checks) and its live clocks in one round trip: one row per live clock (or one row
@@ -58,6 +66,18 @@ SET_DEADLINES = (
     .values(status=bindparam("status"))
 )
 
+# One live clock's change (executemany over the clocks): a transition cancels, pauses or
+# resumes its case's clocks inside its writes' pipeline (``db.pipeline``).
+SET_DEADLINE = (update(deadlines).where(deadlines.c.id == bindparam("deadline_id"))
+                .values(status=bindparam("status")))
+PAUSE_DEADLINE = (update(deadlines).where(deadlines.c.id == bindparam("deadline_id"))
+                  .values(status="paused", remaining_seconds=bindparam(
+                      "left", type_=deadlines.c.remaining_seconds.type)))
+RESUME_DEADLINE = (update(deadlines).where(deadlines.c.id == bindparam("deadline_id"))
+                   .values(status="open", remaining_seconds=None,
+                           due_at=bindparam("due", type_=deadlines.c.due_at.type)))
+
 INSERT_AUDIT = insert(audit_entries)
 INSERT_OUTBOX = insert(outbox)
 INSERT_DEADLINE = insert(deadlines)
+INSERT_SCORE_SHEETS = insert(score_sheets)
