@@ -35,7 +35,7 @@ from workflow.store import (
     seal,
 )
 from workflow.store import statements as stmt
-from workflow.store.db import fetch, pipeline, run, write_transaction
+from workflow.store.db import driver_transaction, fetch, pipeline, run, write_transaction
 from workflow.store.schema import certificates as certs
 from workflow.store.schema import idempotency_keys
 
@@ -83,7 +83,7 @@ class WorkflowEngine:
         """Apply one event to one case in its own transaction, then nudge the relay."""
         started = time.perf_counter()
         try:
-            with write_transaction(self.db) as conn:
+            with driver_transaction(self.db) as conn:
                 applied = self.apply_in(conn, event)
         except IntegrityError:
             if not event.idempotency_key:

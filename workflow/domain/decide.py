@@ -81,8 +81,9 @@ def decide(facts: Facts, certificate: Loader) -> tuple[effects.Plan, str]:
     so the audit entry, read only the validated data."""
     screen(facts, certificate)
     event = facts.event
-    facts.event = replace(event, data=eventdata.validate(event.data, event.trigger,
-                                                         facts.rule_version))
+    valid = eventdata.validate(event.data, event.trigger, facts.rule_version)
+    if valid or event.data:
+        facts.event = replace(event, data=valid)
     plan = effects.plan(facts)
     trigger = facts.event.trigger
     fired = machines.fire(facts.rule_version, facts.state, trigger, facts, plan)

@@ -41,8 +41,8 @@ def check(data: Any, trigger: str | None = None) -> None:
     """Raise ``InvalidInput`` naming the first value that is not plain finite JSON, then (given
     the ``trigger``) the first key its schema does not know under any rule version."""
     _check_shape(data)
-    if trigger is None:
-        return
+    if trigger is None or not data:
+        return  # no key to refuse
     model = _loosest().get(trigger)
     if model is None:
         return  # not a trigger of any version: the engine refuses it by name
@@ -64,13 +64,22 @@ def validate(data: Any, trigger: str, version: str) -> dict[str, Any]:
     """``data`` checked against ``trigger``'s schema under rule version ``version``, as the
     schema reads it (defaults left out), or the ``InvalidInput`` of its first fault."""
     _check_shape(data)
+    if not data and (trigger, version) in _TAKES_NOTHING:
+        return {}
     model = states.lifecycle(version).schema(trigger)
     try:
         valid = model.model_validate(data)
     except ValidationError as error:
         raise refusal(error.errors()[0], model, trigger) from None
     dumped: dict[str, Any] = valid.model_dump(mode="python", exclude_unset=True)
+    if not data and not dumped:
+        _TAKES_NOTHING.add((trigger, version))
     return dumped
+
+
+# (trigger, version) whose schema took no data and gave none back: most events carry none,
+# and the answer for them never changes.
+_TAKES_NOTHING: set[tuple[str, str]] = set()
 
 
 def _check_shape(data: Any) -> None:

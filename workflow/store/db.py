@@ -48,8 +48,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     def _sqlite_begin(conn: Connection) -> None:
         # On the driver's connection: through ``exec_driver_sql`` this cost ~25 µs, a tenth
         # of an audited transition's Python time.
+        dbapi = conn.connection.dbapi_connection
+        if dbapi.in_transaction:  # type: ignore[union-attr]
+            return  # begun on the driver (``driver_transaction``): SQLAlchemy's joins it
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.connection.dbapi_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
+        dbapi.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
     return engine
 
@@ -66,6 +69,35 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def driver_transaction(engine: Engine) -> Iterator[Connection]:
+    """:func:`write_transaction`, begun and ended on the driver's connection: SQLAlchemy's
+    transaction bookkeeping costs ~30 µs, a tenth of an audited transition's own time on
+    SQLite (the engine's hot path uses this). A statement run through SQLAlchemy inside joins
+    the open transaction (its autobegin finds it begun) and commits or rolls back with it."""
+    with engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection
+        error = conn.dialect.loaded_dbapi.Error
+        try:
+            if is_sqlite(engine):
+                dbapi.execute("BEGIN IMMEDIATE")
+            yield conn
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            else:
+                dbapi.rollback()
+            raise
+        try:
+            if conn.in_transaction():
+                conn.commit()
+            else:
+                dbapi.commit()
+        except error as e:
+            dbapi.rollback()
+            raise DBAPIError.instance("COMMIT", None, e, error) from e
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -43,6 +45,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, ``process_bind_param`` and SQLite's own text format in one step (the text
+        SQLAlchemy writes: ``YYYY-MM-DD HH:MM:SS.ffffff``): every transition binds about eight
+        times, and the two layers cost ~3 µs each (``test_schema_types`` checks they agree)."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        last: list[tuple[datetime, str]] = []  # a transition binds its one ``now`` many times
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            seen = last[0] if last else None
+            if seen is not None and seen[0] is value:
+                return seen[1]
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                self.process_bind_param(value, dialect)  # raises: naive, or not a datetime
+                raise TypeError(f"not a datetime: {value!r}")
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            last[:] = [(value, text)]
+            return text
+        return process
 
 
 metadata = MetaData(naming_convention={
