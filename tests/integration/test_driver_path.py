@@ -76,16 +76,14 @@ def test_a_wrong_match_in_a_pipeline_is_refused_at_its_end_and_nothing_stays(app
     code = _paused_case(world)
     clocks = _live(app, code)
     returned: list[int] = []
-    with pytest.raises(Conflict) as refused:
-        with driver_transaction(app.db) as conn:
-            with pipeline(conn):
-                returned.append(run(conn, stmt.SET_DEADLINE, [
-                    {"deadline_id": c["id"], "status": "cancelled"} for c in clocks]))
-                returned.append(run(conn, stmt.SET_DEADLINE,
-                                    {"deadline_id": 10**9, "status": "cancelled"}, expect=1,
-                                    refuse=lambda n: Conflict("case_changed", case=code,
-                                                              trigger=f"matched {n}")))
-                returned.append(99)  # on SQLite the refusal came before this line
+    with pytest.raises(Conflict) as refused, driver_transaction(app.db) as conn, pipeline(conn):
+        returned.append(run(conn, stmt.SET_DEADLINE, [
+            {"deadline_id": c["id"], "status": "cancelled"} for c in clocks]))
+        returned.append(run(conn, stmt.SET_DEADLINE,
+                            {"deadline_id": 10**9, "status": "cancelled"}, expect=1,
+                            refuse=lambda n: Conflict("case_changed", case=code,
+                                                      trigger=f"matched {n}")))
+        returned.append(99)  # on SQLite the refusal came before this line
     assert refused.value.params["trigger"] == "matched 0"
     if app.db.dialect.name == "postgresql":
         assert returned == [-1, -1, 99]  # sent, not waited for: checked at the block's end
@@ -101,11 +99,9 @@ def test_a_driver_error_in_a_pipeline_is_sqlalchemys_integrity_error(app: App) -
         row = dict(conn.execute(select(outbox).order_by(outbox.c.id)).mappings().first() or {})
     row.pop("id")
     before = _live(app, code)
-    with pytest.raises(IntegrityError):
-        with driver_transaction(app.db) as conn:
-            with pipeline(conn):
-                run(conn, stmt.SET_DEADLINE, {"deadline_id": before[0]["id"], "status": "done"})
-                run(conn, stmt.INSERT_OUTBOX, row)  # the same message_id again
+    with pytest.raises(IntegrityError), driver_transaction(app.db) as conn, pipeline(conn):
+        run(conn, stmt.SET_DEADLINE, {"deadline_id": before[0]["id"], "status": "done"})
+        run(conn, stmt.INSERT_OUTBOX, row)  # the same message_id again
     assert _live(app, code) == before
 
 
@@ -118,10 +114,9 @@ def test_sqlalchemy_inside_a_driver_transaction_joins_it(app: App) -> None:
         with app.db.connect() as conn:
             return str(conn.execute(select(cases.c.product).where(cases.c.code == code))
                        .scalar_one())
-    with pytest.raises(RuntimeError):
-        with driver_transaction(app.db) as conn:
-            conn.execute(rename)
-            raise RuntimeError("after the write")
+    with pytest.raises(RuntimeError), driver_transaction(app.db) as conn:
+        conn.execute(rename)
+        raise RuntimeError("after the write")
     assert product() == "Tương bần"
     with driver_transaction(app.db) as conn:
         fetch(conn, stmt.LOCK_CASE, {"code": code})
