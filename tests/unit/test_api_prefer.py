@@ -209,42 +209,54 @@ def test_several_workers_counting_sign_ins_in_memory_are_warned_about() -> None:
         ("signin_failures_counted_per_worker", 3, "OCOP_RATELIMIT_URL")]
 
 
-def test_several_workers_listen_on_a_socket_whose_connections_answer_without_nagle(
+def test_several_workers_each_listen_on_a_socket_of_their_own_answering_without_nagle(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """``ocop serve --workers N`` hands its workers a listening socket marked TCP, so asyncio
-    turns Nagle's algorithm off on every accepted connection (uvicorn's own leaves it on, and
-    each keep-alive answer then waits ~40 ms for the client's delayed ACK)."""
-    handed: list[socket.socket] = []
+    """``ocop serve --workers N`` hands each worker its own listening socket on the one port
+    (``SO_REUSEPORT``: the kernel spreads connections over the workers), each marked TCP, so
+    asyncio turns Nagle's algorithm off on every accepted connection (uvicorn's own leaves it
+    on, and each keep-alive answer then waits ~40 ms for the client's delayed ACK)."""
+    handed: list[list[socket.socket]] = []
 
     class Supervisor:
         def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
             assert config.workers == 2
-            handed.extend(sockets)
 
         def run(self) -> None:
             """The workers would start here."""
+            handed.extend(self.per_worker)  # type: ignore[attr-defined]
 
     monkeypatch.setattr("uvicorn.supervisors.Multiprocess", Supervisor)
     serve_cmd.run_workers("127.0.0.1", 0, 2)
-    (listening,) = handed
-    with listening:
-        assert listening.proto == socket.IPPROTO_TCP
-        assert asyncio.run(accepted_nodelay(listening)) == 1
+    assert [len(own) for own in handed] == [1, 1]
+    first, second = handed[0][0], handed[1][0]
+    with first, second:
+        assert first is not second and first.fileno() != second.fileno()
+        assert first.getsockname() == second.getsockname()  # one port
+        for listening in (first, second):
+            assert listening.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+            assert listening.proto == socket.IPPROTO_TCP
+        assert asyncio.run(accepted_nodelay(first, second)) == 1
 
 
-async def accepted_nodelay(listening: socket.socket) -> int:
-    """TCP_NODELAY on the server side of one connection accepted the way uvicorn accepts."""
+async def accepted_nodelay(*listening: socket.socket) -> int:
+    """TCP_NODELAY on the server side of one connection accepted the way uvicorn accepts (on
+    whichever of the ``listening`` sockets of one port the kernel gives it to)."""
     seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     class Probe(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             sock = transport.get_extra_info("socket")
-            seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            if not seen.done():
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
             transport.close()
 
-    server = await asyncio.get_running_loop().create_server(Probe, sock=listening)
-    async with server:
-        _, writer = await asyncio.open_connection(*listening.getsockname()[:2])
-        found = await asyncio.wait_for(seen, 5)
+    loop = asyncio.get_running_loop()
+    servers = [await loop.create_server(Probe, sock=s) for s in listening]
+    _, writer = await asyncio.open_connection(*listening[0].getsockname()[:2])
+    try:
+        return await asyncio.wait_for(seen, 5)
+    finally:
         writer.close()
-    return found
+        for server in servers:
+            server.close()
+            await server.wait_closed()

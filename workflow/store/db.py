@@ -101,6 +101,19 @@ def driver_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def one_read(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads that need no snapshot of their own: in autocommit on PostgreSQL,
+    so a read costs one round trip, not three (psycopg's BEGIN, the query, SQLAlchemy's
+    ROLLBACK when the connection goes back to the pool). Each statement sees what was
+    committed when it ran, as each does in a READ COMMITTED transaction. Every API request's
+    token lookup and the case read after an event use it."""
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+@contextmanager
 def read_snapshot(engine: Engine, snapshot: str | None = None) -> Iterator[Connection]:
     """A read-only transaction that sees one moment of the database throughout (REPEATABLE
     READ on PostgreSQL; a deferred read transaction keeps its WAL snapshot on SQLite): a

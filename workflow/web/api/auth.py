@@ -12,7 +12,7 @@ from workflow.bootstrap import App
 from workflow.domain.facts import Actor
 from workflow.domain.permissions import scope_reason
 from workflow.errors import Forbidden, clause
-from workflow.store.db import write_transaction
+from workflow.store.db import one_read, write_transaction
 
 READS_ALL = ("supervisor", "admin", "city_officer", "ip_officer")
 AUDITORS = ("supervisor", "admin")
@@ -32,7 +32,7 @@ def actor_for_token(request: Request, token: str | None) -> Actor:
     transaction of its own at most once a minute."""
     app = the_app(request)
     now = app.clock.now()
-    with app.db.connect() as conn:
+    with one_read(app.db) as conn:
         actor, due = registry.token_actor(conn, token, now)
     if due and token:
         with write_transaction(app.db) as conn:
