@@ -10,8 +10,9 @@ For each backend (SQLite file, PostgreSQL) the same run times ``submit`` through
           pipeline (one round trip), where the raw side waits for each statement in turn
 and prints engine/raw as a ratio of the medians of alternating rounds (target >= 0.7). On
 PostgreSQL it then times 1, 2, 4 and 8 concurrent writers (threads, each its own connection
-and its own cases) for both sides, and full lifecycles (8 transitions each) per second. Last it advances 100,000 distinct cases
-through the engine on SQLite and reports resident-memory growth (target < 50 MB).
+and its own cases) for both sides, and full lifecycles (8 transitions each) per second. Last
+it advances 100,000 distinct cases through the engine on SQLite and reports resident-memory
+growth (target < 50 MB).
 
     .venv/bin/python bench/transitions.py [--n 1000] [--rounds 5] [--memory-cases 100000]
         [--only sqlite] [--writers 1 2 4 8] [--json]
