@@ -16,6 +16,7 @@ growth (target < 50 MB).
 
     .venv/bin/python bench/transitions.py [--n 1000] [--rounds 5] [--memory-cases 100000]
         [--only sqlite] [--writers 1 2 4 8] [--json]
+    .venv/bin/python bench/transitions.py --profile sqlite [--n 2000]
 """
 
 from __future__ import annotations
@@ -248,6 +249,27 @@ def memory(n: int) -> dict[str, Any]:
             "growth_mb": round(after - before, 1), "engine_per_s": round(rate)}
 
 
+def profile(kind: str, n: int) -> None:
+    """Where an audited ``submit`` spends its time (the README's note comes from this)."""
+    import cProfile
+    import pstats
+
+    with database(kind) as url:
+        app = make_app(url, FixedClock(START))
+        try:
+            codes = seed_drafts(app.db, app.clock, n + 200)
+            engine_rate(app, codes[:200])
+            profiler = cProfile.Profile()
+            profiler.enable()
+            engine_rate(app, codes[200:])
+            profiler.disable()
+        finally:
+            app.close()
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(30)
+    stats.sort_stats("cumulative").print_stats(40)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1000, help="transitions per round and side")
@@ -257,8 +279,14 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--writers", type=int, nargs="*", default=[1, 2, 4, 8])
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.add_argument("--profile", choices=["sqlite", "postgres"],
+                        help="instead: profile --n engine transitions on this backend (cProfile, "
+                        "the functions taking the most time of their own)")
     args = parser.parse_args()
     configure(json=True, level=logging.WARNING)
+    if args.profile:
+        profile(args.profile, args.n)
+        return
     show = _json_line if args.json else _text_line
     for kind in ("sqlite", "postgres"):
         if args.only in (None, kind):
