@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.workers import free_port, wait_until
+from tests.integration.workers import free_port, stop, wait_until
 from tests.support import START, World, make_app
 from workflow import accounts
 from workflow.clock import FixedClock
@@ -46,12 +46,7 @@ def serving(url: str, home: Path, clock_file: Path) -> Iterator[str]:
                    f"ocop serve on port {port}")
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(15)
+        stop(proc)
         log.close()
 
 

@@ -45,6 +45,16 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str,
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def stop(proc: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """SIGTERM, then SIGKILL if the process lingers past ``grace`` seconds; reaped either way."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(15)
+
+
 class RedisServer:
     """A private ``redis-server`` on its own port: stopping it disturbs nobody else."""
 
