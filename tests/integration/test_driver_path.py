@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import literal_column, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.support import DOCS, World, make_app
 from workflow.bootstrap import App
 from workflow.clock import FixedClock
 from workflow.errors import Conflict
 from workflow.store import statements as stmt
-from workflow.store.db import driver_transaction, fetch, pipeline, run
+from workflow.store.db import driver_transaction, fetch, make_engine, pipeline, run
 from workflow.store.schema import cases, deadlines, outbox
 
 
@@ -122,3 +122,29 @@ def test_sqlalchemy_inside_a_driver_transaction_joins_it(app: App) -> None:
         fetch(conn, stmt.LOCK_CASE, {"code": code})
         conn.execute(rename)
     assert product() == "Tương Cự Đà"
+
+
+ONE = select(literal_column("1").label("one"))
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_dropped_is_not_given_out_again(pg_url: str) -> None:
+    """The server ends the session in the middle of a transaction on the driver: the failure
+    is raised as SQLAlchemy's (not the rollback's own, which cannot reach the server either),
+    the dead connection is discarded, and the next transaction gets a live one (a pool of one,
+    no ping)."""
+    db = make_engine(pg_url, pool_size=1, max_overflow=0)
+    admin = make_engine(pg_url)
+    try:
+        with pytest.raises(DBAPIError), driver_transaction(db) as conn:
+            driver = conn.connection.dbapi_connection
+            assert driver is not None
+            (pid,) = driver.execute("SELECT pg_backend_pid()").fetchone()
+            with admin.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            fetch(conn, ONE, {})
+        with driver_transaction(db) as conn:
+            assert fetch(conn, ONE, {}) == [{"one": 1}]
+    finally:
+        db.dispose()
+        admin.dispose()

@@ -85,10 +85,7 @@ def driver_transaction(engine: Engine) -> Iterator[Connection]:
                 dbapi.execute("BEGIN IMMEDIATE")
             yield conn
         except BaseException:
-            if conn.in_transaction():
-                conn.rollback()
-            else:
-                dbapi.rollback()
+            _roll_back(conn, dbapi, error)
             raise
         try:
             if conn.in_transaction():
@@ -96,8 +93,20 @@ def driver_transaction(engine: Engine) -> Iterator[Connection]:
             else:
                 dbapi.commit()
         except error as e:
-            dbapi.rollback()
+            _roll_back(conn, dbapi, error)
             raise DBAPIError.instance("COMMIT", None, e, error) from e
+
+
+def _roll_back(conn: Connection, dbapi: Any, error: type[Exception]) -> None:
+    """Roll back after a failure; a connection that cannot even do that (the server went away)
+    is discarded, not returned to the pool, and the first failure is the one raised."""
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        else:
+            dbapi.rollback()
+    except (error, DBAPIError):
+        conn.invalidate()
 
 
 @contextmanager
