@@ -35,7 +35,8 @@ from workflow.store import (
     seal,
 )
 from workflow.store import statements as stmt
-from workflow.store.db import driver_transaction, fetch, pipeline, run, write_transaction
+from workflow.store.db import driver_transaction, write_transaction
+from workflow.store.driver import fetch, pipeline, run
 from workflow.store.schema import certificates as certs
 from workflow.store.schema import idempotency_keys
 

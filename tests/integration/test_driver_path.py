@@ -21,7 +21,8 @@ from workflow.bootstrap import App
 from workflow.clock import FixedClock
 from workflow.errors import Conflict
 from workflow.store import statements as stmt
-from workflow.store.db import driver_transaction, fetch, make_engine, pipeline, run
+from workflow.store.db import driver_transaction, make_engine
+from workflow.store.driver import fetch, pipeline, run
 from workflow.store.schema import cases, deadlines, outbox
 
 

@@ -11,7 +11,7 @@ import states
 from workflow.domain import calendar, certificates
 from workflow.domain.facts import Facts
 from workflow.store import statements as stmt
-from workflow.store.db import run
+from workflow.store.driver import run
 
 OPEN, PAUSED, DONE, CANCELLED = "open", "paused", "done", "cancelled"
 CERT_KINDS = ("cert_notice_90", "cert_notice_30", "cert_expiry")

@@ -9,7 +9,7 @@ set-based: one statement moving every case row (``move``, an UPDATE that sets
 the signing key, ``seal``), guarded by the case's version) and one
 insert of every entry, whether they are one case's or a batch's of hundreds. So one event
 costs exactly the two statements it always did, and a batch costs two whatever its size. Both
-run on the driver's cursor (``db.run``): they are every transition's hot writes.
+run on the driver's cursor (``driver.run``): they are every transition's hot writes.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.sql.dml import Update
 from workflow.errors import Conflict
 from workflow.store import audit, seal
 from workflow.store import statements as stmt
-from workflow.store.db import run
+from workflow.store.driver import run
 from workflow.store.schema import cases
 
 # The case row of an act that moves no case (an internal event): only its version and head.
@@ -78,7 +78,7 @@ def write(conn: Connection, move: Update,
     ``rows``: each case's chain (standing after its last entry of ``entries``) with the rest of
     the parameters ``move`` takes. A case row whose version moved meanwhile matches nothing,
     and the whole write is refused with :class:`Conflict` (raised out of the caller's
-    transaction, it rolls back the rows already moved; inside ``db.pipeline`` it is raised at
+    transaction, it rolls back the rows already moved; inside ``driver.pipeline`` it is raised at
     the block's end, with the entries written and rolled back the same way)."""
     if not rows:
         return

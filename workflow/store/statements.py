@@ -23,7 +23,7 @@ from workflow.store.schema import (
 # with NULL clock columns). Only the case row is locked.
 _live = deadlines.alias("live")
 UPLOADED_KINDS = "uploaded_kinds"
-# The separator as a literal column, not a bound value: ``db.fetch`` runs this on the driver.
+# The separator as a literal column, not a bound value: ``driver.fetch`` runs this on the driver.
 _uploaded = (select(func.aggregate_strings(documents.c.kind,
                                            literal_column("','")))  # type: ignore[arg-type]
              .where(documents.c.case_id == cases.c.id).scalar_subquery())
@@ -67,7 +67,7 @@ SET_DEADLINES = (
 )
 
 # One live clock's change (executemany over the clocks): a transition cancels, pauses or
-# resumes its case's clocks inside its writes' pipeline (``db.pipeline``).
+# resumes its case's clocks inside its writes' pipeline (``driver.pipeline``).
 SET_DEADLINE = (update(deadlines).where(deadlines.c.id == bindparam("deadline_id"))
                 .values(status=bindparam("status")))
 PAUSE_DEADLINE = (update(deadlines).where(deadlines.c.id == bindparam("deadline_id"))
