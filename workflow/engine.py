@@ -35,7 +35,7 @@ from workflow.store import (
     seal,
 )
 from workflow.store import statements as stmt
-from workflow.store.db import driver_transaction, write_transaction
+from workflow.store.db import driver_transaction
 from workflow.store.driver import fetch, pipeline, run
 from workflow.store.schema import certificates as certs
 from workflow.store.schema import idempotency_keys
@@ -92,7 +92,7 @@ class WorkflowEngine:
             # The same key, at the same moment, in another transaction (on another case, or on
             # this one after its lock): that one committed first. Asked again, the key is
             # stored: the same request gets its replay, another one a 409.
-            with write_transaction(self.db) as conn:
+            with driver_transaction(self.db) as conn:
                 applied = self.apply_in(conn, event)
         self.committed(applied)
         log.info("transition", case_code=applied.code, trigger=event.trigger,

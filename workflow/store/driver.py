@@ -122,12 +122,11 @@ class _Pending:
 
 
 def _check(matched: int, expect: int | None, refuse: Refusal | None) -> None:
-    if expect is not None and matched != expect:
-        raise (refuse or _mismatch(expect))(matched)
-
-
-def _mismatch(expect: int) -> Refusal:
-    return lambda n: AssertionError(f"a statement matched {n} rows, not {expect}")
+    if expect is None or matched == expect:
+        return
+    if refuse is None:
+        raise AssertionError(f"a statement matched {matched} rows, not {expect}")
+    raise refuse(matched)
 
 
 @contextmanager

@@ -91,7 +91,7 @@ class Keys:
         return Sealer(self.mac_key)
 
     def sealer(self) -> Sealer:
-        return Sealer(self.mac_key)
+        return self._sealer
 
 
 class Sealer:
